@@ -1,0 +1,139 @@
+"""The ``aidledger`` command line (CONTRACT.md section 1).
+
+Exit status: 0 success (findings are a result), 1 failure with a printed reason,
+2 usage error (argparse), 3 ``verify`` found tampering. Domain errors are mapped to exit
+codes here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from domain.errors import DomainError, RejectedFile
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_TAMPERED = 0, 1, 2, 3
+PROBLEMS_PRINTED_MAX = 200
+
+
+def _date(text: str) -> str:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def _period(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text.strip()):
+        raise argparse.ArgumentTypeError(f"not a period YYYY-MM: {text!r}")
+    return text.strip()
+
+
+def _moment(text: str) -> str:
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    return text.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aidledger", description="Event-sourced ledger of assistance funds and assets.")
+    parser.add_argument("--db", help="sqlite:///FILE (default sqlite:///aidledger.db) or "
+                        "postgresql://USER:PW@HOST:PORT/DB; also AIDLEDGER_DB")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("load", help="import every contract file found in DIR")
+    p.add_argument("directory", metavar="DIR", type=Path)
+
+    p = sub.add_parser("reconcile", help="run every finding check, write findings CSV")
+    p.add_argument("--as-of", required=True, type=_date)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--policy", type=Path)
+    p.add_argument("--xlsx", type=Path, help="also write an Excel workbook")
+
+    p = sub.add_parser("disclose", help="public disclosure files for a period")
+    p.add_argument("--period", required=True, type=_period)
+    p.add_argument("--out", required=True, type=Path)
+
+    p = sub.add_parser("report", help="balance reports")
+    rsub = p.add_subparsers(dest="report", required=True, metavar="REPORT")
+    b = rsub.add_parser("balances", help="balances by township, program or household")
+    b.add_argument("--by", required=True, choices=["township", "program", "household"])
+    b.add_argument("--as-of", required=True, type=_date)
+    b.add_argument("--known-at", type=_moment)
+    b.add_argument("--out", required=True, type=Path)
+    b.add_argument("--xlsx", type=Path, help="also write an Excel workbook, Chinese headers")
+
+    p = sub.add_parser("verify", help="tamper check of the whole event store")
+    p.add_argument("--against", metavar="DIGEST")
+    sub.add_parser("digest", help="print the head to publish (last line is the digest)")
+    p = sub.add_parser("export", help="stream the whole event log to FILE")
+    p.add_argument("file", metavar="FILE", type=Path)
+    p = sub.add_parser("import", help="rebuild an empty store from an export")
+    p.add_argument("file", metavar="FILE", type=Path)
+
+    p = sub.add_parser("serve", help="HTTP API and web pages")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    p = sub.add_parser("user", help="users of the HTTP API")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    u = usub.add_parser("add", help="add a user; prints the new token on the last line")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", required=True,
+                   choices=["clerk", "approver", "finance", "inspector", "admin"])
+    u.add_argument("--township")
+    u = usub.add_parser("revoke", help="revoke every token of a user")
+    u.add_argument("name", metavar="NAME")
+
+    p = sub.add_parser("project", help="bring the read models up to date")
+    p.add_argument("--rebuild", action="store_true", help="drop and rebuild from the log")
+    p.add_argument("--follow", action="store_true", help="keep following the log")
+
+    p = sub.add_parser("demo", help="generate a sample county, load, reconcile, report")
+    p.add_argument("--households", type=int, default=300)
+    p.add_argument("--dir", type=Path, default=Path("aidledger-demo"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from api import commands
+
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, f"cmd_{args.command}")
+    try:
+        return handler(args)
+    except RejectedFile as error:
+        print(f"error: {error}", file=sys.stderr)
+        for problem in error.problems[:PROBLEMS_PRINTED_MAX]:
+            print(f"  {problem}", file=sys.stderr)
+        if len(error.problems) > PROBLEMS_PRINTED_MAX:
+            print(f"  … and {len(error.problems) - PROBLEMS_PRINTED_MAX} more", file=sys.stderr)
+        return EXIT_FAILURE
+    except DomainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted; every file is loaded whole or not at all", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

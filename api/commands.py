@@ -1,0 +1,186 @@
+"""Handlers of the command line: translate arguments, delegate, print what happened."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from api.wiring import Store, db_url
+from domain.errors import DomainError
+from domain.money import format_fen
+
+CLI_ACTOR = "cli"
+
+
+@contextmanager
+def open_store(args: argparse.Namespace) -> Iterator[Store]:
+    url = db_url(args.db)
+    try:
+        store = Store(url)
+    except DomainError:
+        raise
+    except Exception as error:  # the store is unreachable or unusable: say which and why
+        raise DomainError(f"cannot open the store {_safe_url(url)}: {error}") from error
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    import re
+
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> None:
+    """UTF-8 with BOM (Excel opens Chinese right), money as '1234.50'."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.copy()
+    for column in money:
+        if column in out.columns:
+            out[column] = [format_fen(v) for v in out[column]]
+    out.to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
+               lineterminator="\n")
+
+
+# -- load ---------------------------------------------------------------------------
+def cmd_load(args: argparse.Namespace) -> int:
+    from api.loader import load_directory
+
+    with open_store(args) as store:
+        report = load_directory(store, args.directory, actor=CLI_ACTOR)
+    print(f"loaded {args.directory}")
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+# -- reports ------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from projections import balances, facts
+    from projections.frames import load_frames
+
+    with open_store(args) as store:
+        facts.catch_up(store.ledger, store.db)
+        frames = load_frames(store.db, known_at=args.known_at)
+    table = balances.report(frames, args.by, args.as_of)
+    write_csv(table, args.out, money=balances.MONEY_COLUMNS)
+    if args.xlsx:
+        from api.excel import write_balances_xlsx
+
+        write_balances_xlsx(table, args.by, args.xlsx)
+    known = f", as known at {args.known_at}" if args.known_at else ""
+    print(f"balances by {args.by} as of {args.as_of}{known}: {len(table)} rows -> {args.out}")
+    return 0
+
+
+# -- reconcile ----------------------------------------------------------------------
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from api.reconcile import reconcile_store
+
+    with open_store(args) as store:
+        lines = reconcile_store(store, as_of=args.as_of, out=args.out,
+                                policy_path=args.policy, xlsx=args.xlsx, actor=CLI_ACTOR)
+    for line in lines:
+        print(line)
+    return 0
+
+
+# -- projections ----------------------------------------------------------------------
+def cmd_project(args: argparse.Namespace) -> int:
+    import time
+
+    from projections import facts
+
+    with open_store(args) as store:
+        if args.rebuild:
+            facts.drop(store.db)
+        done = facts.catch_up(store.ledger, store.db)
+        print(f"projected {done} events; position {facts.position(store.db)}")
+        while args.follow:
+            time.sleep(1.0)
+            done = facts.catch_up(store.ledger, store.db)
+            if done:
+                print(f"projected {done} events; position {facts.position(store.db)}",
+                      flush=True)
+    return 0
+
+
+def cmd_disclose(args: argparse.Namespace) -> int:
+    from api.disclosure import disclose_store
+
+    with open_store(args) as store:
+        lines = disclose_store(store, period=args.period, out=args.out)
+    for line in lines:
+        print(line)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from api.integrity_cli import verify
+
+    with open_store(args) as store:
+        return verify(store, args.against)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from api.integrity_cli import digest
+
+    with open_store(args) as store:
+        return digest(store)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from api.backup import export_log
+
+    with open_store(args) as store:
+        count = export_log(store, args.file)
+    print(f"exported {count} events -> {args.file}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from api.backup import import_log
+
+    with open_store(args) as store:
+        count = import_log(store, args.file)
+    print(f"imported {count} events from {args.file}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.http import create_app
+
+    url = db_url(args.db)
+    uvicorn.run(create_app(url), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from api.users import add_user, revoke_user
+
+    with open_store(args) as store:
+        if args.user_command == "add":
+            token = add_user(store, args.name, args.role, args.township, actor=CLI_ACTOR)
+            print(f"user {args.name} ({args.role}"
+                  f"{', ' + args.township if args.township else ''}) added; token:")
+            print(token)
+        else:
+            count = revoke_user(store, args.name, actor=CLI_ACTOR)
+            print(f"revoked {count} tokens of {args.name}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from api.demo import run_demo
+
+    return run_demo(args)

@@ -1,0 +1,87 @@
+"""``aidledger reconcile``: frames -> every enabled rule -> CSV, XLSX, ledger, summary."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from api.wiring import Store
+from domain.money import from_fen
+from projections import facts
+from projections.frames import load_frames
+from reconciliation import runner
+from reconciliation.policy import load_policy
+
+
+def _policy(store: Store, policy_path: Path | None) -> dict[str, dict]:
+    """--policy FILE wins; else the policy.toml loaded with the county's files."""
+    if policy_path is not None:
+        return load_policy(policy_path)
+    text = store.ledger.policy_text()
+    if text is None:
+        return load_policy(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "policy.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_policy(path)
+
+
+def finding_rows(findings: pd.DataFrame) -> list[dict]:
+    """Findings as the ledger records them (amount as Decimal yuan or None)."""
+    rows = []
+    for rec in findings.to_dict("records"):
+        amount = rec.pop("amount_fen")
+        rec["amount"] = None if pd.isna(amount) else from_fen(int(amount))
+        rows.append({k: ("" if v is None and k != "amount" else v) for k, v in rec.items()})
+    return rows
+
+
+def reconcile_store(store: Store, *, as_of: str, out: Path, policy_path: Path | None,
+                    xlsx: Path | None, actor: str) -> list[str]:
+    policy = _policy(store, policy_path)
+    facts.catch_up(store.ledger, store.db)
+    frames = load_frames(store.db)
+    frames.adjustments = adjustments_frame(store)
+
+    def progress(message: str) -> None:
+        if sys.stderr.isatty():
+            print(f"  {message}", file=sys.stderr)
+
+    findings, leads = runner.run(frames, policy, as_of, progress=progress)
+    runner.write_findings_csv(findings, out)
+    leads_path = out.with_name(out.stem + "_leads.csv")
+    runner.write_findings_csv(leads, leads_path)
+    if xlsx is not None:
+        runner.write_findings_xlsx(findings, leads, xlsx)
+    counts = store.ledger.record_findings(finding_rows(findings), actor=actor)
+    lines = [f"reconciled as of {as_of}: {len(findings)} findings -> {out}"]
+    lines += runner.summary_lines(findings, leads)
+    lines.append(f"statistical leads (not findings): {len(leads)} -> {leads_path}")
+    lines.append(f"ledger: {counts['raised']} findings raised, {counts['refreshed']} refreshed, "
+                 f"{counts['resolved']} no longer hold")
+    return lines
+
+
+def adjustments_frame(store: Store) -> pd.DataFrame:
+    """Adjustments recorded through the API, for D01 (self-approval)."""
+    from domain.records import Adjustment
+    from reconciliation.common import ADJUSTMENT_COLUMNS
+
+    topic = f"{Adjustment.__module__}:{Adjustment.__qualname__}.Requested"
+    rows, start = [], 1
+    while True:
+        page = store.ledger.recorder.select_notifications(start, 1000, topics=[topic])
+        if not page:
+            break
+        for n in page:
+            adj = store.ledger.repository.get(n.originator_id)
+            rows.append({"adjustment_id": adj.adjustment_id, "recorded_by": adj.recorded_by,
+                         "approver": adj.approver, "amount_fen": int(adj.amount * 100),
+                         "date": adj.business_date, "reason": adj.reason,
+                         "evidence_event": f"{adj.id}/{adj.version}", "evidence_row": "",
+                         "recorded_at": ""})
+        start = page[-1].id + 1
+    return pd.DataFrame(rows, columns=ADJUSTMENT_COLUMNS)

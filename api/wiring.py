@@ -1,0 +1,73 @@
+"""The one place that turns a ``--db`` URL into a ledger and its read-model database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from domain.errors import DomainError
+from domain.ledger import Ledger
+from projections.db import Database, StoreConfig
+
+DEFAULT_DB_URL = "sqlite:///aidledger.db"
+POOL_SIZE = 5
+
+
+def db_url(cli_value: str | None) -> str:
+    return cli_value or os.environ.get("AIDLEDGER_DB") or DEFAULT_DB_URL
+
+
+def parse_db_url(url: str) -> StoreConfig:
+    """``sqlite:///path.db`` or ``postgresql://user:pw@host:port/db[?schema=name]``."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path:
+            raise DomainError(f"--db {url}: no file path after sqlite:///")
+        return StoreConfig(url=url, backend="sqlite", sqlite_path=path)
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        dbname = parsed.path.lstrip("/")
+        if not dbname:
+            raise DomainError(f"--db {url}: no database name")
+        schema = parse_qs(parsed.query).get("schema", [""])[0]
+        return StoreConfig(url=url, backend="postgres", host=parsed.hostname or "localhost",
+                           port=str(parsed.port or 5432), user=unquote(parsed.username or ""),
+                           password=unquote(parsed.password or ""), dbname=dbname,
+                           schema=schema)
+    raise DomainError(f"--db {url}: expected sqlite:///FILE or postgresql://USER@HOST:PORT/DB")
+
+
+def ledger_env(config: StoreConfig) -> dict[str, str]:
+    if config.backend == "sqlite":
+        Path(config.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": config.sqlite_path, "SQLITE_LOCK_TIMEOUT": "60"}
+    env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": config.dbname,
+           "POSTGRES_HOST": config.host, "POSTGRES_PORT": config.port,
+           "POSTGRES_USER": config.user or "postgres",
+           "POSTGRES_PASSWORD": config.password, "POSTGRES_POOL_SIZE": str(POOL_SIZE),
+           "POSTGRES_CONNECT_TIMEOUT": "10", "POSTGRES_LOCK_TIMEOUT": "30",
+           "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "0"}
+    if config.schema:
+        env["POSTGRES_SCHEMA"] = config.schema
+    return env
+
+
+class Store:
+    """A ledger and its read-model database, opened together and closed together."""
+
+    def __init__(self, url: str):
+        self.config = parse_db_url(url)
+        self.db = Database(self.config)  # creates the schema on PostgreSQL first
+        self.ledger = Ledger(env=ledger_env(self.config))
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,260 @@
+"""The Ledger application: every command is load -> decide -> one atomic ``save``.
+
+Recording a file is one ``save`` of every aggregate it touched plus the ``ImportedFile``
+marker, so a file is in the store whole or not at all, and the marker (keyed by the
+file's SHA-256) makes loading the same bytes again a no-op, also after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import Conflict, DomainError, NotFound
+from domain.records import Adjustment, Finding, ImportedFile, Record, record_id
+from domain.schema import columns, key_columns
+
+# Kinds whose rows name a household that must already be registered.
+HOUSEHOLD_REFERENCES = ("enrolments", "payroll")
+# Business date of a row: the first of these fields it has.
+BUSINESS_DATE_FIELDS = ("value_date", "date", "registered_on", "date_of_death", "period",
+                        "start_period")
+POLICY_KIND, POLICY_KEY = "policy", "current"
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    name: str
+    kind: str
+    rows: int
+    created: int
+    corrected: int
+    unchanged: int
+    events: int
+    already_loaded: bool
+
+
+def key_of(kind: str, fields: dict[str, Any]) -> str:
+    return "|".join(str(fields.get(name, "")) for name in key_columns(kind))
+
+
+def business_date_of(fields: dict[str, Any]) -> str:
+    for name in BUSINESS_DATE_FIELDS:
+        value = fields.get(name)
+        if value:
+            return str(value) if len(str(value)) == 10 else f"{value}-01"
+    return ""
+
+
+class Ledger(Application):
+    """The county's append-only ledger of records, adjustments and findings."""
+
+    name = "aidledger"
+
+    # -- files -----------------------------------------------------------------------
+    def file_loaded(self, sha256: str) -> bool:
+        return self._exists(ImportedFile.create_id(sha256))
+
+    def record_file(
+        self, *, kind: str, name: str, sha256: str, rows: Sequence[dict[str, Any]],
+        row_numbers: Sequence[int], actor: str,
+    ) -> FileOutcome:
+        """Record every row of one parsed file in one transaction (or nothing)."""
+        if self.file_loaded(sha256):
+            return FileOutcome(name, kind, len(rows), 0, 0, 0, 0, already_loaded=True)
+        latest = self._latest_rows(kind, rows)
+        touched: list[Record] = []
+        created = corrected = 0
+        for fields, row_no in zip(rows, row_numbers, strict=True):
+            key = key_of(kind, fields)
+            source = f"{name}#{row_no}"
+            current = latest.get(key)
+            if current is None:
+                record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
+                                business_date=business_date_of(fields), source=source)
+                latest[key] = record
+                touched.append(record)
+                created += 1
+            elif current.fields != fields:
+                current.correct(fields=dict(fields), actor=actor,
+                                business_date=business_date_of(fields), source=source)
+                if current not in touched:
+                    touched.append(current)
+                corrected += 1
+        marker = ImportedFile(sha256=sha256, name=name, kind=kind, rows=len(rows),
+                              created=created, corrected=corrected, actor=actor)
+        events = sum(len(a.pending_events) for a in touched) + 1
+        self._save_all(*touched, marker)
+        unchanged = len(rows) - created - corrected
+        return FileOutcome(name, kind, len(rows), created, corrected, unchanged, events,
+                           already_loaded=False)
+
+    def record_row(self, kind: str, fields: dict[str, Any], actor: str, source: str) -> str:
+        """Record one row (from the API): 'created', 'corrected' or 'unchanged'."""
+        check_row_types(kind, fields)
+        key = key_of(kind, fields)
+        current = self._latest_rows(kind, [fields]).get(key)
+        if current is None:
+            self._save_all(Record(kind=kind, key=key, fields=dict(fields), actor=actor,
+                                  business_date=business_date_of(fields), source=source))
+            return "created"
+        if current.fields == fields:
+            return "unchanged"
+        current.correct(fields=dict(fields), actor=actor,
+                        business_date=business_date_of(fields), source=source)
+        self._save_all(current)
+        return "corrected"
+
+    def _latest_rows(self, kind: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The stored record of every key the rows name, by key."""
+        keys = list(dict.fromkeys(key_of(kind, f) for f in rows))
+        found: dict[str, Any] = {}
+        for key in keys:
+            try:
+                found[key] = self.repository.get(record_id(kind, key))
+            except AggregateNotFoundError:
+                continue
+        return found
+
+    def known_keys(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of these keys of a kind are recorded."""
+        return {k for k in keys if self._exists(record_id(kind, k))}
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, desc=True, limit=1))
+
+    def _save_all(self, *aggregates: Any) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError as error:
+            raise Conflict(
+                "another writer recorded the same records at the same time; "
+                "nothing was written, load again") from error
+
+    def get_record(self, kind: str, key: str) -> Record:
+        try:
+            return self.repository.get(record_id(kind, key))
+        except AggregateNotFoundError:
+            raise NotFound(f"no {kind} record {key!r}") from None
+
+    # -- policy ----------------------------------------------------------------------
+    def record_policy(self, toml_text: str, actor: str) -> bool:
+        """Keep the county's policy.toml in the ledger; False when it is unchanged."""
+        fields = {"toml": toml_text}
+        try:
+            record = self.repository.get(record_id(POLICY_KIND, POLICY_KEY))
+        except AggregateNotFoundError:
+            record = Record(kind=POLICY_KIND, key=POLICY_KEY, fields=fields, actor=actor,
+                            business_date="", source="policy.toml")
+        else:
+            if record.fields == fields:
+                return False
+            record.correct(fields=fields, actor=actor, business_date="", source="policy.toml")
+        self._save_all(record)
+        return True
+
+    def policy_text(self) -> str | None:
+        try:
+            return str(self.repository.get(record_id(POLICY_KIND, POLICY_KEY)).fields["toml"])
+        except AggregateNotFoundError:
+            return None
+
+    # -- adjustments (maker-checker) -------------------------------------------------
+    def request_adjustment(
+        self, *, adjustment_id: str, account_from: str, account_to: str,
+        amount: Decimal, reason: str, actor: str, business_date: str,
+    ) -> Adjustment:
+        if self._exists(Adjustment.create_id(adjustment_id)):
+            raise Conflict(f"adjustment {adjustment_id} exists already")
+        adjustment = Adjustment(adjustment_id=adjustment_id, account_from=account_from,
+                                account_to=account_to, amount=amount, reason=reason,
+                                actor=actor, business_date=business_date)
+        self._save_all(adjustment)
+        return adjustment
+
+    def approve_adjustment(self, adjustment_id: str, actor: str) -> Adjustment:
+        adjustment = self._get(Adjustment.create_id(adjustment_id), f"adjustment {adjustment_id}")
+        adjustment.approve(actor)
+        self._save_all(adjustment)
+        return adjustment
+
+    # -- findings --------------------------------------------------------------------
+    def record_findings(self, findings: Sequence[dict[str, Any]], actor: str) -> dict[str, int]:
+        """Raise new findings, refresh open ones, resolve those that no longer hold.
+
+        ``findings`` is the full result of one reconciliation run: a finding of an
+        earlier run missing from it no longer holds and is marked resolved (never deleted).
+        """
+        counts = {"raised": 0, "refreshed": 0, "resolved": 0}
+        touched: list[Any] = []
+        seen: set[UUID] = set()
+        for row in findings:
+            fid = Finding.create_id(row["code"], row["subject_id"])
+            seen.add(fid)
+            try:
+                finding = self.repository.get(fid)
+            except AggregateNotFoundError:
+                touched.append(Finding(actor=actor, **row))
+                counts["raised"] += 1
+                continue
+            changed = (finding.detail, finding.evidence, finding.amount) != (
+                row["detail"], row["evidence"], row["amount"])
+            if changed or finding.status == "resolved":
+                finding.reraise(detail=row["detail"], evidence=row["evidence"],
+                                amount=row["amount"], actor=actor)
+                touched.append(finding)
+                counts["refreshed"] += 1
+        for fid in self.finding_ids():
+            if fid in seen:
+                continue
+            finding = self.repository.get(fid)
+            if finding.status in ("open", "under_review"):
+                finding.resolve(actor=actor)
+                touched.append(finding)
+                counts["resolved"] += 1
+        if touched:
+            self._save_all(*touched)
+        return counts
+
+    def finding_ids(self) -> list[UUID]:
+        topic = f"{Finding.__module__}:{Finding.__qualname__}.Raised"
+        ids: list[UUID] = []
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start, 1000, topics=[topic])
+            if not page:
+                return ids
+            ids.extend(n.originator_id for n in page)  # type: ignore[misc]
+            start = page[-1].id + 1
+
+    def dispose_finding(
+        self, code: str, subject_id: str, *, status: str, note: str, actor: str,
+        recovered: Decimal | None = None,
+    ) -> Finding:
+        finding = self._get(Finding.create_id(code, subject_id), f"finding {code} {subject_id}")
+        finding.dispose(status=status, note=note, actor=actor, recovered=recovered)
+        self._save_all(finding)
+        return finding
+
+    def get_finding(self, code: str, subject_id: str) -> Finding:
+        return self._get(Finding.create_id(code, subject_id), f"finding {code} {subject_id}")
+
+    def _get(self, aggregate_id: UUID, what: str) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {what}") from None
+
+
+def check_row_types(kind: str, fields: dict[str, Any]) -> None:
+    """Invariant of our own parser: rows carry exactly the kind's columns."""
+    expected = {c.name for c in columns(kind)}
+    if set(fields) != expected:
+        raise DomainError(f"{kind} row has columns {sorted(fields)}, expected {sorted(expected)}")
+

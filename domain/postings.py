@@ -1,0 +1,122 @@
+"""Double entry: the postings each record implies. Every list sums to zero.
+
+A posting moves money between named accounts (negative = money leaves the account).
+Accounts: ``fund:<source>`` (where a budget comes from), ``program:<p>`` (a program's
+budget), ``township:<t>:<p>`` (money allocated to a township for a program),
+``household:<id>:<p>`` (what a household received), ``reserve:<t>`` (the township
+reserve fund), ``county:reserve-pool``, ``bank:unexplained`` / ``suspense:bank-unmatched``
+(bank payments no payroll explains), ``asset:<id>:value`` / ``asset:<id>:income``,
+``use:<purpose>``, ``operator:<name>``, ``funding:<source>``, ``revaluation``,
+``transferee:<name>``.
+
+The payment of a payroll line depends on two records (the payroll line and its bank
+line), so both post under one subject, ``payment|<batch>|<line>``, recomputed whenever
+either changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from domain.money import to_fen
+
+Fields = dict[str, Any]
+Lookup = Callable[[str, str], Fields | None]
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    amount_fen: int
+
+
+def move(source: str, target: str, amount_fen: int) -> list[Posting]:
+    """Two-sided by construction: what leaves ``source`` arrives in ``target``."""
+    if amount_fen == 0:
+        return []
+    return [Posting(source, -amount_fen), Posting(target, amount_fen)]
+
+
+def fen(value: Any) -> int:
+    return 0 if value in (None, "") else to_fen(Decimal(str(value)))
+
+
+def postings_for(kind: str, key: str, lookup: Lookup) -> list[tuple[str, list[Posting]]]:
+    """(subject, postings) pairs that the current state of (kind, key) implies."""
+    if kind in ("payroll", "bank_return"):
+        return [(f"payment|{key}", _payment(lookup("payroll", key), lookup("bank_return", key)))]
+    fields = lookup(kind, key)
+    if fields is None:
+        return []
+    rule = _RULES.get(kind)
+    if rule is None:
+        return []
+    out = rule(fields)
+    assert sum(p.amount_fen for p in out) == 0, f"{kind} {key} posts unbalanced {out}"
+    return [(f"{kind}|{key}", out)]
+
+
+def _payment(payroll: Fields | None, bank: Fields | None) -> list[Posting]:
+    if bank is None or bank.get("status") != "success":
+        return []
+    amount = fen(bank.get("amount"))
+    if payroll is None:
+        return move("bank:unexplained", "suspense:bank-unmatched", amount)
+    program = payroll["program"]
+    return move(f"township:{payroll['township']}:{program}",
+                f"household:{payroll['household_id']}:{program}", amount)
+
+
+def _budget(f: Fields) -> list[Posting]:
+    return move(f"fund:{f.get('source') or 'unspecified'}", f"program:{f['program']}",
+                fen(f["amount"]))
+
+
+def _allocation(f: Fields) -> list[Posting]:
+    return move(f"program:{f['program']}", f"township:{f['township']}:{f['program']}",
+                fen(f["amount"]))
+
+
+def _reserve(f: Fields) -> list[Posting]:
+    amount, township = fen(f["amount"]), f["township"]
+    kind = f["record_type"]
+    if kind in ("advance", "replenishment"):
+        return move("county:reserve-pool", f"reserve:{township}", amount)
+    if kind == "disbursement":
+        payee = f.get("household_id") or "non-enrolled"
+        return move(f"reserve:{township}", f"household:{payee}:temporary", amount)
+    # settlement: the documented aid is charged to the township's temporary-aid money
+    return move(f"township:{township}:temporary", "county:reserve-pool", amount)
+
+
+def _asset(f: Fields) -> list[Posting]:
+    return move(f"funding:{f.get('funding_source') or 'unspecified'}",
+                f"asset:{f['asset_id']}:value", fen(f["value"]))
+
+
+def _asset_event(f: Fields) -> list[Posting]:
+    amount, asset = fen(f.get("amount")), f["asset_id"]
+    kind = f["event_type"]
+    if kind == "income_recorded":
+        return move(f"operator:{f.get('counterparty') or 'unspecified'}",
+                    f"asset:{asset}:income", amount)
+    if kind == "income_distributed":
+        return move(f"asset:{asset}:income", f"use:{f.get('purpose') or 'unspecified'}", amount)
+    if kind == "value_adjusted":
+        return move("revaluation", f"asset:{asset}:value", amount)
+    if kind in ("transferred", "disposed"):
+        return move(f"asset:{asset}:value",
+                    f"transferee:{f.get('counterparty') or 'unspecified'}", amount)
+    return []
+
+
+_RULES: dict[str, Callable[[Fields], list[Posting]]] = {
+    "budgets": _budget,
+    "allocations": _allocation,
+    "reserve": _reserve,
+    "assets": _asset,
+    "asset_events": _asset_event,
+}

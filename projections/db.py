@@ -1,0 +1,109 @@
+"""A thin connection to the read-model tables, on SQLite or PostgreSQL.
+
+Read models live beside the event store (same SQLite file, same PostgreSQL schema) so
+that a projection's rows and its tracking position commit in one transaction.
+SQL is written with ``?`` placeholders and translated for psycopg.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the ledger lives: parsed from a ``--db`` URL."""
+
+    url: str
+    backend: str  # 'sqlite' | 'postgres'
+    sqlite_path: str = ""
+    host: str = ""
+    port: str = ""
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+    schema: str = ""
+
+    @property
+    def conninfo(self) -> str:
+        parts = {"host": self.host, "port": self.port, "user": self.user,
+                 "password": self.password, "dbname": self.dbname}
+        return " ".join(f"{k}={v}" for k, v in parts.items() if v)
+
+
+class Database:
+    """One connection for read models; ``transaction()`` commits or rolls back whole."""
+
+    def __init__(self, config: StoreConfig):
+        self.config = config
+        self.backend = config.backend
+        if self.backend == "sqlite":
+            self._conn: Any = sqlite3.connect(config.sqlite_path, timeout=60,
+                                              isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        else:
+            import psycopg
+
+            self._conn = psycopg.connect(config.conninfo, autocommit=True)
+            if config.schema:
+                self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+                self._conn.execute(f'SET search_path TO "{config.schema}"')
+        self._depth = 0
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.backend == "sqlite" else sql.replace("?", "%s")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN" if self.backend == "sqlite" else "BEGIN")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.backend == "sqlite":
+            self._conn.executemany(sql, rows)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(self._sql(sql), rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.backend == "sqlite":
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        with self._conn.cursor() as cur:
+            cur.execute(self._sql(sql), tuple(params))
+            return cur.fetchall()
+
+    def table_exists(self, name: str) -> bool:
+        if self.backend == "sqlite":
+            rows = self.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", [name])
+        else:
+            rows = self.query("SELECT 1 FROM information_schema.tables WHERE table_name=? "
+                              "AND table_schema=current_schema()", [name])
+        return bool(rows)
