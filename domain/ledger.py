@@ -26,6 +26,7 @@ HOUSEHOLD_REFERENCES = ("enrolments", "payroll")
 BUSINESS_DATE_FIELDS = ("value_date", "date", "registered_on", "date_of_death", "period",
                         "start_period")
 POLICY_KIND, POLICY_KEY = "policy", "current"
+EXISTS_CHUNK_MAX = 500  # ids per existence query
 
 
 @dataclass(frozen=True)
@@ -114,20 +115,36 @@ class Ledger(Application):
     def _latest_rows(self, kind: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """The stored record of every key the rows name, by key."""
         keys = list(dict.fromkeys(key_of(kind, f) for f in rows))
-        found: dict[str, Any] = {}
-        for key in keys:
-            try:
-                found[key] = self.repository.get(record_id(kind, key))
-            except AggregateNotFoundError:
-                continue
-        return found
+        ids = {record_id(kind, key): key for key in keys}
+        return {ids[i]: self.repository.get(i) for i in self._existing(list(ids))}
 
     def known_keys(self, kind: str, keys: Iterable[str]) -> set[str]:
         """Which of these keys of a kind are recorded."""
-        return {k for k in keys if self._exists(record_id(kind, k))}
+        ids = {record_id(kind, key): key for key in keys}
+        return {ids[i] for i in self._existing(list(ids))}
+
+    def _existing(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which aggregate ids have events: one query per chunk, not one per id."""
+        found: set[UUID] = set()
+        recorder: Any = self.recorder
+        table = recorder.events_table_name
+        postgres = hasattr(recorder.datastore, "schema")
+        if postgres:
+            table = f'"{recorder.datastore.schema}"."{table}"'
+        for start in range(0, len(ids), EXISTS_CHUNK_MAX):
+            chunk = ids[start:start + EXISTS_CHUNK_MAX]
+            marks = ", ".join(["%s" if postgres else "?"] * len(chunk))
+            params = [i if postgres else i.hex for i in chunk]
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(f"SELECT DISTINCT originator_id FROM {table} "  # noqa: S608
+                               f"WHERE originator_id IN ({marks})", params)
+                for row in cursor.fetchall():
+                    value = row["originator_id"]
+                    found.add(value if isinstance(value, UUID) else UUID(value))
+        return found
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.recorder.select_events(aggregate_id, desc=True, limit=1))
+        return bool(self._existing([aggregate_id]))
 
     def _save_all(self, *aggregates: Any) -> None:
         try:
