@@ -1,0 +1,815 @@
+"""The county's files (CONTRACT.md section 2) read into typed rows, every problem listed.
+
+One pipeline per file: read bytes (hash them: the hash is the idempotency key) -> decode
+(UTF-8, GB18030, or a best guess) or open the first XLSX sheet -> find the header ->
+convert each cell to its column's type (domain.schema) -> reject duplicate keys. Like
+beancount's loader, nothing stops at the first problem: every bad cell becomes a
+``RowError`` naming file, spreadsheet row, column and reason, so an office fixes a file
+once, not once per error. No database and no events here: only the outside format.
+
+Rows with an error are left out of ``ParsedFile.rows``; a file with any error is meant
+to be rejected whole (CONTRACT.md section 1), so partial rows are never loaded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import gc
+import hashlib
+import io
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+from domain import schema
+from domain.money import MoneyError, parse_yuan
+
+MAX_FILE_BYTES: int = 1 << 30  # 1 GiB: beyond that a county file is a mistake, not data
+MAX_ROWS: int = 5_000_000
+MAX_ERRORS_LISTED: int = 200
+HEADER_SEARCH_ROWS_MAX = 10  # title rows ('2025年3月低保发放花名册') may sit above the header
+VALUE_CACHE_ENTRIES_MAX = 100_000  # per column: amounts, periods, programs repeat a lot
+DELIMITER_SNIFF_CHARS = 8192
+EXCEL_SIGNIFICANT_DIGITS = 15
+AMOUNT_YUAN_MAX = Decimal(10) ** 12  # keeps sums of int fen far inside int64
+SUFFIXES: tuple[str, ...] = (".csv", ".xlsx")
+DELIMITERS: tuple[str, ...] = (",", ";", "\t")
+
+# CONTRACT.md section 2, per kind: canonical column -> Chinese aliases. Per kind, because
+# one alias means different columns in different files (编号, 类别, 资金来源).
+HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "standards": {
+        "program": ("救助类别",), "year": ("年度",), "amount": ("标准金额",),
+        "unit": ("计发单位",),
+    },
+    "households": {
+        "household_id": ("户编号",), "township": ("乡镇(街道)",), "village": ("村(社区)",),
+        "head_name": ("户主姓名",), "head_id_number": ("户主身份证号",),
+        "members": ("家庭人口",), "bank_account": ("银行账号",), "account_holder": ("开户人",),
+        "disclosure_exempt": ("不予公示",),
+    },
+    "enrolments": {
+        "household_id": ("户编号",), "program": ("救助类别",), "monthly_amount": ("月救助金额",),
+        "start_period": ("起始年月",), "exit_period": ("退出年月",),
+        "gradual_exit_until": ("渐退截止年月",),
+    },
+    "budgets": {
+        "program": ("资金类别",), "year": ("年度",), "amount": ("金额",),
+        "source": ("资金来源",), "document_no": ("文号",),
+    },
+    "allocations": {
+        "allocation_id": ("拨付编号",), "program": ("资金类别",), "township": ("乡镇(街道)",),
+        "amount": ("金额",), "date": ("拨付日期",), "document_no": ("文号",),
+    },
+    "payroll": {
+        "batch_id": ("批次号",), "line_no": ("序号",), "program": ("救助类别",),
+        "period": ("发放年月",), "township": ("乡镇(街道)",), "household_id": ("户编号",),
+        "payee_name": ("收款人",), "payee_id_number": ("收款人身份证号",),
+        "bank_account": ("银行账号",), "amount": ("金额",),
+    },
+    "bank_return": {
+        "batch_id": ("批次号",), "line_no": ("序号",), "account_holder": ("户名",),
+        "bank_account": ("账号",), "amount": ("金额",), "status": ("状态",),
+        "fail_reason": ("失败原因",), "value_date": ("入账日期",),
+    },
+    "reserve": {
+        "record_type": ("类型",), "record_id": ("编号",), "township": ("乡镇(街道)",),
+        "household_id": ("户编号",), "amount": ("金额",), "date": ("日期",),
+        "approval_level": ("审批层级",), "approver": ("审批人",), "recorded_by": ("经办人",),
+        "reference_id": ("关联编号",), "document_no": ("文号",),
+    },
+    "assets": {
+        "asset_id": ("资产编号",), "name": ("资产名称",), "asset_class": ("资产类别",),
+        "township": ("乡镇(街道)",), "village": ("村(社区)",), "value": ("资产原值",),
+        "funding_source": ("资金来源",), "project": ("项目名称",), "rights_holder": ("确权主体",),
+        "custodian": ("管护主体",), "registered_on": ("登记日期",),
+    },
+    "asset_events": {
+        "event_id": ("编号",), "asset_id": ("资产编号",), "event_type": ("事项",),
+        "date": ("日期",), "amount": ("金额",), "counterparty": ("对象",), "purpose": ("用途",),
+        "approval_document": ("审批文号",), "note": ("备注",),
+    },
+    "deaths": {"id_number": ("身份证号",), "name": ("姓名",), "date_of_death": ("死亡日期",)},
+    "officials": {
+        "official_id_number": ("公职人员身份证号",), "official_name": ("公职人员姓名",),
+        "position": ("职务",), "township": ("乡镇(街道)",),
+        "relative_id_number": ("亲属身份证号",), "relative_name": ("亲属姓名",),
+        "relation": ("关系",),
+    },
+    "holdings": {
+        "id_number": ("身份证号",), "kind": ("类别",), "description": ("说明",),
+        "value": ("价值",), "registered_on": ("登记日期",),
+    },
+}
+
+# Column type -> English code -> accepted Chinese aliases (the code itself is accepted too).
+ENUM_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "program": {
+        "dibao": ("最低生活保障", "低保", "城乡低保", "农村低保", "城市低保"),
+        "tekun": ("特困人员救助供养", "特困", "特困供养"),
+        "temporary": ("临时救助",),
+        "disability": ("残疾人两项补贴", "残疾人补贴"),
+        "orphan": ("孤儿/事实无人抚养儿童基本生活费", "孤儿基本生活费", "孤儿"),
+        "elderly": ("高龄津贴",),
+        "transition": ("衔接资金",),
+    },
+    "unit": {"per_person": ("按人",), "per_household": ("按户",)},
+    "status": {"success": ("成功",), "failed": ("失败",)},
+    "record_type": {
+        "advance": ("预拨",), "disbursement": ("先行救助", "先行救助支出"),
+        "settlement": ("核销",), "replenishment": ("补足",),
+    },
+    "approval_level": {"township": ("乡镇", "乡镇级"), "county": ("县级", "县")},
+    "asset_class": {"operating": ("经营性",), "public_welfare": ("公益性",), "household": ("到户类",)},
+    "asset_event_type": {
+        "rights_confirmed": ("确权",), "custodian_assigned": ("明确管护",),
+        "income_recorded": ("收益入账",), "income_distributed": ("收益分配",),
+        "value_adjusted": ("价值调整",), "transferred": ("移交",), "disposed": ("处置",),
+        "inspected": ("核查",),
+    },
+    "holding_kind": {"vehicle": ("车辆",), "business": ("工商登记",), "property": ("房产",)},
+    # Not an error when unknown: a purpose outside these four is the evidence of A04.
+    "purpose": {
+        "operation_maintenance": ("运行管护",), "consolidation": ("巩固脱贫成果",),
+        "village_public_welfare": ("村级公益事业",), "household_dividend": ("农户分红",),
+    },
+}
+OPEN_ENUMS: frozenset[str] = frozenset({"purpose"})
+
+BOOL_WORDS: dict[str, bool] = {
+    "1": True, "是": True, "true": True, "yes": True, "y": True,
+    "0": False, "否": False, "false": False, "no": False, "n": False,
+}
+INT_BOUNDS: dict[str, tuple[int, int | None, str]] = {
+    "members": (1, None, "members must be at least 1"),
+    "year": (1000, 9999, "not a 4-digit year"),
+}
+NEGATIVE_MONEY_ALLOWED: frozenset[tuple[str, str]] = frozenset({("asset_events", "amount")})
+# Kinds whose identical rows are merged silently (lists copied from other offices, where
+# repeats are common and harmless); in every other kind a repeated key is an error.
+MERGE_IDENTICAL_KINDS: frozenset[str] = frozenset({"deaths", "officials", "holdings", "budgets"})
+EMPTY_VALUES: dict[str, object] = {"money": None, "money?": None, "int": None, "bool": False}
+
+_MISSING = object()
+_GROUPED_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
+_INT_RE = re.compile(r"\d+(?:\.0+)?", re.ASCII)
+_DATE_RES = (
+    re.compile(r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})", re.ASCII),
+    re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日?", re.ASCII),
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})", re.ASCII),
+)
+_PERIOD_RES = (
+    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})", re.ASCII),
+    re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月?", re.ASCII),
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})", re.ASCII),
+)
+_TIME_SUFFIX_RE = re.compile(r"[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", re.ASCII)
+_HEADER_UNIT_RE = re.compile(r"\s*[(\[【]([^()\[\]【】]*)[)\]】]\s*$")
+_HEADER_SPACES_RE = re.compile(r"[\s\-]+")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one file. ``row`` is the spreadsheet row (header = 1); 0 means
+    the file as a whole. ``column`` is the header as written, or the canonical name of
+    a missing column, or '' when no one column is at fault."""
+
+    file: str
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.row == 0 else f"{self.file} row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ParsedFile:
+    """One file's typed rows (canonical keys of domain.schema.columns(kind)) and problems."""
+
+    kind: str
+    path: Path
+    name: str
+    sha256: str = ""
+    encoding: str = ""
+    rows: list[dict] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class CellError(ValueError):
+    """A cell that cannot be read as its column's type; the message is the reason."""
+
+
+class _UnreadableFile(Exception):
+    """The file's structure broke mid-read (bad CSV quoting, corrupt sheet XML)."""
+
+    def __init__(self, row: int, reason: str) -> None:
+        super().__init__(reason)
+        self.row = row
+        self.reason = reason
+
+
+class _Errors:
+    """Counts every problem, lists the first MAX_ERRORS_LISTED: a file where every row is
+    wrong must not turn its error report into a second copy of the file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.listed: list[RowError] = []
+        self.count = 0
+
+    def add(self, row: int, column: str, reason: str) -> None:
+        self.count += 1
+        if self.count <= MAX_ERRORS_LISTED:
+            self.listed.append(RowError(self.name, row, column, reason))
+
+    def result(self) -> list[RowError]:
+        more = self.count - len(self.listed)
+        if more <= 0:
+            return list(self.listed)
+        return self.listed + [RowError(self.name, 0, "", f"... and {more} more errors")]
+
+
+# ----------------------------------------------------------------------------- naming
+
+_KINDS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(schema.KINDS, key=len, reverse=True))
+
+
+def kind_of(path: Path | str) -> str | None:
+    """The kind a file name announces: its stem is a kind name, alone or followed by a
+    suffix that does not start with a letter ('payroll_2025-03.csv'). Only .csv/.xlsx."""
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        return None
+    stem = path.stem.lower()
+    for kind in _KINDS_LONGEST_FIRST:
+        if stem == kind:
+            return kind
+        if stem.startswith(kind) and not _is_ascii_letter(stem[len(kind)]):
+            return kind
+    return None
+
+
+def _is_ascii_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def discover(directory: Path | str) -> list[Path]:
+    """Contract files directly in ``directory``, in load order, then by name."""
+    found = [(kind_of(p), p) for p in Path(directory).iterdir() if p.is_file()]
+    ordered = sorted(
+        ((schema.LOAD_ORDER.index(kind), p.name, p) for kind, p in found if kind is not None),
+        key=lambda item: (item[0], item[1]),
+    )
+    return [p for _, _, p in ordered]
+
+
+# --------------------------------------------------------------------------- cell types
+
+def _parse_money(text: str, allow_negative: bool) -> Decimal:
+    bare = text.replace("¥", "").replace("元", "").strip()
+    if "," in bare and not _GROUPED_RE.fullmatch(bare):
+        raise CellError(f"misplaced thousands separator: {text!r}")
+    try:
+        value = parse_yuan(text)
+    except MoneyError as exc:
+        raise CellError(str(exc)) from None
+    except ArithmeticError:  # quantize overflow on absurd magnitudes ('1e40')
+        raise CellError(f"amount out of range: {text!r}") from None
+    if abs(value) > AMOUNT_YUAN_MAX:
+        raise CellError(f"amount out of range: {text!r}")
+    if value < 0 and not allow_negative:
+        raise CellError(f"negative amount: {text!r}")
+    return value.copy_abs() if value.is_zero() else value  # '-0' is 0.00, not -0.00
+
+
+def _parse_int(text: str, name: str) -> int:
+    if not _INT_RE.fullmatch(text):
+        raise CellError(f"not a whole number: {text!r}")
+    value = int(text.split(".")[0])
+    low, high, reason = INT_BOUNDS.get(name, (None, None, ""))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise CellError(f"{reason}: {text!r}")
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    value = BOOL_WORDS.get(text.lower())
+    if value is None:
+        raise CellError(f"not a yes/no value (1/是 or 0/否/empty): {text!r}")
+    return value
+
+
+def _parse_date(text: str) -> str:
+    bare = _TIME_SUFFIX_RE.sub("", text) if ":" in text else text
+    for pattern in _DATE_RES:
+        match = pattern.fullmatch(bare)
+        if match is not None:
+            break
+    else:
+        raise CellError(f"not a date (YYYY-MM-DD): {text!r}")
+    year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        raise CellError(f"not a calendar date: {text!r}") from None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _parse_period(text: str) -> str:
+    for pattern in _PERIOD_RES:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            break
+    else:
+        raise CellError(f"not a period (YYYY-MM): {text!r}")
+    month = int(match["m"])
+    if not 1 <= month <= 12:
+        raise CellError(f"not a month: {text!r}")
+    return f"{match['y']}-{month:02d}"
+
+
+def _parse_line_no(text: str) -> str:
+    """'001' and Excel's 3.0 name the same line as '3'; other labels are kept."""
+    if _INT_RE.fullmatch(text):
+        return str(int(text.split(".")[0]))
+    return text
+
+
+def _parse_id_number(text: str) -> str:
+    """Normalised only: a bad check digit is evidence for E07, never a rejection."""
+    return "".join(text.split()).upper()
+
+
+def _parse_account(text: str) -> str:
+    return "".join(text.split()).replace("-", "")
+
+
+def _enum_key(text: str) -> str:
+    return _HEADER_SPACES_RE.sub("_", text.strip().lower())
+
+
+def _enum_table(type_: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for code, aliases in ENUM_ALIASES[type_].items():
+        for word in (code, *aliases):
+            table[_enum_key(word)] = code
+    if type_ == "program":
+        table.update({_enum_key(zh): code for code, zh in schema.PROGRAMS.items()})
+    return table
+
+
+_ENUM_TABLES: dict[str, dict[str, str]] = {t: _enum_table(t) for t in ENUM_ALIASES}
+
+
+def _enum_parser(type_: str) -> Callable[[str], str]:
+    table = _ENUM_TABLES[type_]
+    expected = ", ".join(ENUM_ALIASES[type_])
+    label = type_.replace("_", " ")
+
+    def parse(text: str) -> str:
+        code = table.get(_enum_key(text))
+        if code is not None:
+            return code
+        if type_ in OPEN_ENUMS:
+            return text
+        raise CellError(f"unknown {label}: {text!r} (expected one of {expected})")
+
+    return parse
+
+
+def _type_parser(kind: str, column: schema.Column) -> tuple[Callable[[str], object] | None, bool]:
+    """(parser of a non-empty NFKC'd text or None for plain str, whether to memoise)."""
+    type_ = column.type
+    if type_ == "str":
+        return None, False
+    if type_.startswith("money"):
+        negative = (kind, column.name) in NEGATIVE_MONEY_ALLOWED
+        return (lambda text: _parse_money(text, negative)), True
+    simple: dict[str, tuple[Callable[[str], object], bool]] = {
+        "int": (lambda text: _parse_int(text, column.name), True),
+        "bool": (_parse_bool, True),
+        "date": (_parse_date, True),
+        "period": (_parse_period, True),
+        "line_no": (_parse_line_no, False),
+        "id_number": (_parse_id_number, False),
+        "account": (_parse_account, False),
+    }
+    if type_ in simple:
+        return simple[type_]
+    if type_ in _ENUM_TABLES:
+        return _enum_parser(type_), True
+    raise AssertionError(f"domain.schema type without a parser: {type_}")
+
+
+def _empty_value(column: schema.Column) -> object:
+    return EMPTY_VALUES.get(column.type, "")
+
+
+def _cell_reader(kind: str, column: schema.Column) -> Callable[[str], object]:
+    """A function from the cell text to the typed value, raising CellError. Values of
+    low-cardinality types are memoised: a million payroll lines hold a few dozen amounts."""
+    parse, memoise = _type_parser(kind, column)
+    value_required = column.required and not column.type.endswith("?")
+    empty = _empty_value(column)
+
+    def read(text: str) -> object:
+        # NFKC turns full-width digits and letters into ASCII (ASCII is already NFKC).
+        # Inlined on purpose: this runs once per cell, ten million times for a big payroll.
+        norm = text.strip() if text.isascii() else unicodedata.normalize("NFKC", text).strip()
+        if not norm:
+            if value_required:
+                raise CellError("required value is empty")
+            return empty
+        return norm if parse is None else parse(norm)
+
+    if not memoise:
+        return read
+    memo: dict[str, object] = {}
+
+    def read_memoised(text: str) -> object:
+        value = memo.get(text, _MISSING)
+        if value is _MISSING:
+            value = read(text)
+            if len(memo) < VALUE_CACHE_ENTRIES_MAX:
+                memo[text] = value
+        return value
+
+    return read_memoised
+
+
+def _excel_text(value: object, type_: str) -> str:
+    """An XLSX cell as the text a person sees, at Excel's 15 digits: 242.1 -> '242.1' (never
+    float arithmetic), 3.0 -> '3', a date cell -> 'YYYY-MM-DD' (or 'YYYY-MM' for a period)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        if type_ == "period":
+            return f"{value.year:04d}-{value.month:02d}"
+        if type_ == "date" or value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}-{value.month:02d}" if type_ == "period" else value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        # Excel holds 15 significant digits; digits beyond are binary noise of formulas
+        # (0.1+0.2 -> 0.30000000000000004), which the person never saw.
+        return format(value, f".{EXCEL_SIGNIFICANT_DIGITS}g")
+    return str(value)
+
+
+def _excel_reader(read: Callable[[str], object], type_: str) -> Callable[[object], object]:
+    def read_cell(value: object) -> object:
+        return read(value if type(value) is str else _excel_text(value, type_))
+
+    return read_cell
+
+
+# ------------------------------------------------------------------------------ headers
+
+def _header_key(text: str) -> tuple[str, str]:
+    """(match key, unit in trailing brackets): '金额（元）' -> ('金额', '元'),
+    'Household ID' -> ('household_id', ''), '*户编号' -> ('户编号', '')."""
+    norm = unicodedata.normalize("NFKC", text).strip().strip("*").strip().lower()
+    unit = ""
+    match = _HEADER_UNIT_RE.search(norm)
+    if match is not None and match.start() > 0:
+        unit, norm = match.group(1).strip(), norm[: match.start()]
+    return _HEADER_SPACES_RE.sub("_", norm.strip()), unit
+
+
+def _alias_table(kind: str) -> dict[str, str]:
+    """Match key -> canonical column; '...身份证号' also answers to '...身份证号码'."""
+    table: dict[str, str] = {}
+    for name, aliases in HEADER_ALIASES[kind].items():
+        extra = tuple(a + "码" for a in aliases if a.endswith("身份证号"))
+        for word in (name, *aliases, *extra):
+            key = _header_key(word)[0]
+            assert table.get(key, name) == name, f"{kind}: header {word!r} is ambiguous"
+            table[key] = name
+    return table
+
+
+_ALIAS_TABLES: dict[str, dict[str, str]] = {kind: _alias_table(kind) for kind in schema.KINDS}
+for _kind in schema.KINDS:  # the alias table and the schema must name the same columns
+    assert set(HEADER_ALIASES[_kind]) == {c.name for c in schema.columns(_kind)}, _kind
+
+
+@dataclass
+class _Header:
+    row: int
+    found: dict[str, tuple[int, str]]  # canonical name -> (cell index, header as written)
+    problems: list[tuple[str, str]]  # (column, reason)
+
+
+def _match_header(kind: str, row: int, cells: Iterable[object]) -> _Header:
+    table, types = _ALIAS_TABLES[kind], {c.name: c.type for c in schema.columns(kind)}
+    header = _Header(row, {}, [])
+    for index, cell in enumerate(cells):
+        written = "" if cell is None else str(cell).strip()
+        key, unit = _header_key(written)
+        name = table.get(key)
+        if name is None:
+            continue
+        if name in header.found:
+            first = header.found[name][1]
+            header.problems.append((written, f"column {name} given twice (also {first!r})"))
+            continue
+        header.found[name] = (index, written)
+        if types[name].startswith("money") and ("万" in unit or "千" in unit):
+            header.problems.append((written, f"amounts must be in yuan (元), not {unit!r}"))
+    return header
+
+
+def _find_header(kind: str, head: list[list[object]]) -> _Header:
+    """The first row holding every required column, else the row matching the most
+    columns (earliest on a tie): its problems then name the missing columns."""
+    required = {c.name for c in schema.columns(kind) if c.required}
+    candidates = [_match_header(kind, i + 1, cells) for i, cells in enumerate(head)]
+    for header in candidates:
+        if required <= header.found.keys():
+            return header
+    return max(candidates, key=lambda h: (len(h.found), -h.row))
+
+
+def _missing_columns(kind: str, header: _Header) -> list[tuple[str, str]]:
+    problems = []
+    for column in schema.columns(kind):
+        if column.required and column.name not in header.found:
+            aliases = " / ".join(HEADER_ALIASES[kind][column.name])
+            problems.append((column.name, f"required column missing ({column.name} / {aliases})"))
+    return problems
+
+
+# ------------------------------------------------------------------------------ sources
+
+def _decode(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding): strict UTF-8 (BOM or not), strict GB18030 (covers GBK), then
+    charset-normalizer's guess; None when nothing decodes."""
+    if raw.startswith(codecs.BOM_UTF8):
+        try:
+            return raw[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    return None if best is None else (str(best), best.encoding)
+
+
+def _delimiter(text: str) -> str:
+    sample = text[:DELIMITER_SNIFF_CHARS]
+    counts = {d: sample.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties keep the comma
+    return best if counts[best] > 0 else ","
+
+
+def _csv_records(text: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise _UnreadableFile(reader.line_num, f"unreadable CSV: {exc}") from None
+
+
+def _xlsx_records(raw: bytes) -> Iterator[tuple[object, ...]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl signals a bad file with many exception types
+        raise _UnreadableFile(0, f"not a readable XLSX workbook: {exc}") from None
+    row = 0
+    try:
+        if not book.worksheets:
+            raise _UnreadableFile(0, "XLSX workbook has no worksheet")
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # stored dimensions are often wrong; read what is there
+        for row, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield cells
+    except _UnreadableFile:
+        raise
+    except Exception as exc:  # a corrupt sheet part surfaces only while iterating
+        raise _UnreadableFile(row + 1, f"unreadable XLSX sheet: {exc}") from None
+    finally:
+        book.close()
+
+
+def _has_text(cells: list[str]) -> bool:
+    return bool("".join(cells).strip())
+
+
+def _has_value(cells: tuple[object, ...]) -> bool:
+    return any(c is not None and (type(c) is not str or c.strip()) for c in cells)
+
+
+# ------------------------------------------------------------------------------- parsing
+
+@dataclass
+class _Plan:
+    """How to turn one record into one row: readers of the present columns, defaults
+    of the absent ones."""
+
+    readers: list[tuple[str, int, Callable[[object], object], str]]
+    defaults: dict[str, object]
+    has_value: Callable[[object], bool]
+
+
+def _plan(kind: str, header: _Header, excel: bool) -> _Plan:
+    readers, defaults = [], {}
+    for column in schema.columns(kind):
+        defaults[column.name] = _empty_value(column)
+        if column.name not in header.found:
+            continue
+        index, written = header.found[column.name]
+        read: Callable[[object], object] = _cell_reader(kind, column)  # type: ignore[assignment]
+        if excel:
+            read = _excel_reader(read, column.type)  # type: ignore[arg-type]
+        readers.append((column.name, index, read, written or column.name))
+    return _Plan(readers, defaults, _has_value if excel else _has_text)  # type: ignore[arg-type]
+
+
+class _Duplicates:
+    """Rejects a second row with a key already seen; in MERGE_IDENTICAL_KINDS a row
+    identical to the first is dropped silently instead."""
+
+    def __init__(self, kind: str, header: _Header) -> None:
+        self.names = schema.key_columns(kind)
+        self.merge = kind in MERGE_IDENTICAL_KINDS
+        first = self.names[0]
+        self.column = header.found[first][1] if first in header.found else first
+        self.seen: dict[tuple, tuple[int, dict]] = {}
+
+    def keep(self, row: dict, row_no: int, errors: _Errors) -> bool:
+        key = tuple(row[n] for n in self.names)
+        earlier = self.seen.setdefault(key, (row_no, row))
+        if earlier[0] == row_no:
+            return True
+        if self.merge and earlier[1] == row:
+            return False
+        shown = ", ".join(f"{n}={row[n]!s}" for n in self.names)
+        errors.add(row_no, self.column, f"duplicate of row {earlier[0]} (same {shown})")
+        return False
+
+
+def _read_row(plan: _Plan, cells, row_no: int, errors: _Errors) -> dict | None:
+    row = plan.defaults.copy()
+    count, good = len(cells), True
+    for name, index, read, written in plan.readers:
+        try:
+            row[name] = read(cells[index] if index < count else "")
+        except CellError as exc:
+            errors.add(row_no, written, str(exc))
+            good = False
+    return row if good else None
+
+
+def _read_body(kind: str, records: Iterator, header: _Header, plan: _Plan,
+               parsed: ParsedFile, errors: _Errors) -> None:
+    duplicates = _Duplicates(kind, header)
+    rows_max = header.row + MAX_ROWS
+    for row_no, cells in enumerate(records, start=header.row + 1):
+        if row_no > rows_max:
+            errors.add(row_no, "", f"more than {MAX_ROWS} rows: split the file")
+            return
+        if not plan.has_value(cells):
+            continue
+        row = _read_row(plan, cells, row_no, errors)
+        if row is not None and duplicates.keep(row, row_no, errors):
+            parsed.rows.append(row)
+            parsed.row_numbers.append(row_no)
+
+
+def _parse_records(kind: str, records: Iterator, excel: bool,
+                   parsed: ParsedFile, errors: _Errors) -> None:
+    head = list(islice(records, HEADER_SEARCH_ROWS_MAX))
+    if not head:
+        errors.add(0, "", "empty file: no header row")
+        return
+    header = _find_header(kind, head)
+    for column, reason in header.problems + _missing_columns(kind, header):
+        errors.add(header.row, column, reason)
+    plan = _plan(kind, header, excel)
+    body = head[header.row:]
+    _read_body(kind, _chain(body, records), header, plan, parsed, errors)
+
+
+def _chain(first: list, rest: Iterator) -> Iterator:
+    yield from first
+    yield from rest
+
+
+def _read_bytes(path: Path, errors: _Errors) -> bytes | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            errors.add(0, "", f"file too large: {size} bytes (limit {MAX_FILE_BYTES})")
+            return None
+        return path.read_bytes()
+    except OSError as exc:
+        errors.add(0, "", f"cannot read file: {exc.strerror or exc}")
+        return None
+
+
+def _records(path: Path, raw: bytes, parsed: ParsedFile, errors: _Errors) -> Iterator | None:
+    if path.suffix.lower() == ".xlsx":
+        parsed.encoding = "xlsx"
+        return _xlsx_records(raw)
+    decoded = _decode(raw)
+    if decoded is None:
+        errors.add(0, "", "cannot decode: not UTF-8, GBK/GB18030 or any known encoding")
+        return None
+    text, parsed.encoding = decoded
+    return _csv_records(text)
+
+
+def _kind_for(path: Path, kind: str | None) -> str:
+    kind = kind if kind is not None else kind_of(path)
+    if kind is None:
+        names = ", ".join(schema.LOAD_ORDER)
+        raise ValueError(f"{path.name}: not a contract file name (a kind: {names}; .csv/.xlsx)")
+    if kind not in schema.KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    return kind
+
+
+def parse_file(path: Path | str, kind: str | None = None) -> ParsedFile:
+    """Read one contract file into typed rows, listing every problem in ``errors``.
+
+    ``kind`` defaults to the one the file name announces (``kind_of``); a name that
+    announces none raises ValueError, since nothing about the content can be checked.
+    """
+    path = Path(path)
+    kind = _kind_for(path, kind)
+    parsed = ParsedFile(kind=kind, path=path, name=path.name)
+    errors = _Errors(path.name)
+    if path.suffix.lower() not in SUFFIXES:
+        errors.add(0, "", f"unsupported file type {path.suffix!r}: save it as .csv or .xlsx")
+    else:
+        raw = _read_bytes(path, errors)
+        if raw is not None:
+            parsed.sha256 = hashlib.sha256(raw).hexdigest()
+            _parse_source(path, raw, parsed, errors)
+    parsed.errors = errors.result()
+    return parsed
+
+
+_gc_lock = threading.Lock()
+_gc_pause = {"depth": 0, "resume": False}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows are built: a million row dicts make
+    it rescan the growing heap again and again (half the parse time), and rows hold no
+    cycles. Counted, so overlapping parses in several threads resume it only at the end."""
+    with _gc_lock:
+        if _gc_pause["depth"] == 0:
+            _gc_pause["resume"] = gc.isenabled()
+            gc.disable()
+        _gc_pause["depth"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pause["depth"] -= 1
+            if _gc_pause["depth"] == 0 and _gc_pause["resume"]:
+                gc.enable()
+
+
+def _parse_source(path: Path, raw: bytes, parsed: ParsedFile, errors: _Errors) -> None:
+    records = _records(path, raw, parsed, errors)
+    if records is None:
+        return
+    try:
+        with _gc_paused():
+            _parse_records(parsed.kind, records, parsed.encoding == "xlsx", parsed, errors)
+    except _UnreadableFile as exc:
+        errors.add(exc.row, "", exc.reason)
+    finally:
+        records.close()  # type: ignore[attr-defined]
