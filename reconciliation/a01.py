@@ -1,0 +1,72 @@
+"""A01 未确权/未管护 — asset without owner or custodian.
+
+Rule: more than ``days`` (90) days after registration (as-of − ``registered_on`` >
+``days``), an ``operating`` or ``household`` asset with an empty ``rights_holder`` and no
+``rights_confirmed`` event dated on or before as-of; or a ``public_welfare`` asset with an
+empty ``custodian`` and no ``custodian_assigned`` event dated on or before as-of.
+Amount: the asset's registered value; period: the month of registration.
+
+Why a red flag: every poverty-alleviation asset needs a rights holder and a custodian
+(五权, 四张清单). An asset nobody owns earns income nobody accounts for, and one nobody
+looks after decays or quietly changes hands (资产流失).
+
+Data: ``assets`` (asset_id, asset_class, rights_holder, custodian, registered_on, value),
+``asset_events`` (asset_id, event_type, date).
+Policy: ``days`` (90).
+Legitimate look-alikes: registered exactly 90 days ago (still within the grace period);
+rights or custody confirmed by an event rather than in the register; a public-welfare
+asset without a rights holder (custody is what it needs).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import (collapse, day_number, day_numbers, evidence_tokens,
+                                        month_of, text)
+
+CODE = "A01"
+TITLE_ZH = "未确权/未管护"
+TITLE_EN = "asset without owner or custodian"
+SUBJECT_TYPE = "asset"
+SEVERITY = "medium"
+DEFAULTS: dict = {"days": 90}
+# asset class -> (register column that must be filled, event that fills it, what is missing)
+NEEDS = {
+    "operating": ("rights_holder", "rights_confirmed", "确权主体"),
+    "household": ("rights_holder", "rights_confirmed", "确权主体"),
+    "public_welfare": ("custodian", "custodian_assigned", "管护主体"),
+}
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    assets = frames.assets
+    age_days = day_number(as_of) - day_numbers(assets["registered_on"])
+    overdue = assets[(age_days > policy["days"]).fillna(False)
+                     & assets["asset_class"].isin(list(NEEDS))].copy()
+    overdue["age_days"] = age_days[overdue.index]
+    missing = pd.concat([_missing(overdue, cls, need, frames.asset_events, as_of)
+                         for cls, need in NEEDS.items()])
+    detail = ("资产 " + missing["asset_id"] + "（" + missing["name"].fillna("") + "，原值 "
+              + missing["value_fen"].map(format_fen) + " 元）于 " + missing["registered_on"]
+              + " 登记，已 " + missing["age_days"].astype(str) + " 天仍无"
+              + missing["lacking"] + f"，超过 {policy['days']} 天。")
+    occurrences = pd.DataFrame({
+        "subject_id": missing["asset_id"], "period": month_of(missing["registered_on"]),
+        "amount_fen": missing["value_fen"], "detail": detail,
+        "evidence": evidence_tokens(missing),
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _missing(overdue: pd.DataFrame, asset_class: str, need: tuple[str, str, str],
+             events: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    """Assets of one class whose needed register column is empty and no event filled it."""
+    column, event_type, lacking = need
+    filled_by_event = events[(events["event_type"] == event_type) & (events["date"] <= as_of)]
+    of_class = overdue[overdue["asset_class"] == asset_class]
+    lacks = (text(of_class, column) == "") & ~of_class["asset_id"].isin(filled_by_event["asset_id"])
+    return of_class[lacks].assign(lacking=lacking)

@@ -1,0 +1,60 @@
+"""A02 违规处置 — disposal without approval.
+
+Rule: a ``transferred`` or ``disposed`` asset event, dated on or before as-of, with an
+empty ``approval_document``. Amount: the asset's registered value (empty when the asset
+is not in the register); period: the month of the first such event.
+
+Why a red flag: project assets are state or collective property; transferring or
+disposing of them needs an approval under the asset rules. Without a document the asset
+may simply have been given away or sold off the books (资产流失).
+
+Data: ``asset_events`` (asset_id, event_type, date, amount, approval_document),
+``assets`` (asset_id, value).
+Policy: none.
+Legitimate look-alikes: a disposal with an approval document; an inspection or value
+adjustment (no change of hands).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse, evidence_tokens, month_of, text
+
+CODE = "A02"
+TITLE_ZH = "违规处置"
+TITLE_EN = "disposal without approval"
+SUBJECT_TYPE = "asset"
+SEVERITY = "high"
+DEFAULTS: dict = {}
+EVENT_ZH = {"transferred": "移交", "disposed": "处置"}
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    events = frames.asset_events
+    bad = events[events["event_type"].isin(list(EVENT_ZH)) & (events["date"] <= as_of)
+                 & (text(events, "approval_document") == "")]
+    bad = bad.sort_values(["asset_id", "date", "event_id"])
+    register = frames.assets.drop_duplicates("asset_id")
+    value_fen = bad["asset_id"].map(register.set_index("asset_id")["value_fen"]).astype("Int64")
+    tokens = pd.Series(evidence_tokens(register).to_numpy(), index=register["asset_id"])
+    register_tokens = bad["asset_id"].map(tokens).fillna("")
+    occurrences = pd.DataFrame({
+        "subject_id": bad["asset_id"], "period": month_of(bad["date"]),
+        # The value is at stake once per asset, however many events: the first carries it.
+        "amount_fen": value_fen.where(~bad["asset_id"].duplicated(), pd.NA),
+        "detail": _details(bad),
+        "evidence": evidence_tokens(bad) + " " + register_tokens,
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _details(bad: pd.DataFrame) -> pd.Series:
+    amount_fen = bad["amount_fen"].astype("Int64")
+    amount = amount_fen.map(lambda fen: "" if pd.isna(fen) else f"，金额 {format_fen(fen)} 元")
+    counterparty = text(bad, "counterparty").map(lambda c: f"，对象 {c}" if c else "")
+    return ("资产 " + bad["asset_id"] + " 于 " + bad["date"] + " " + bad["event_type"].map(EVENT_ZH)
+            + "（事项 " + bad["event_id"] + amount + counterparty + "），无审批文号。")

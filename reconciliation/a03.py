@@ -1,0 +1,66 @@
+"""A03 收益滞留 — income left undistributed.
+
+Rule: per asset, the income recorded (``income_recorded`` events) on dates more than
+``days`` (180) before as-of exceeds everything distributed from the asset
+(``income_distributed`` events dated on or before as-of, whatever their age). Amount:
+the excess; period: the month of the earliest such income.
+
+Why a red flag: asset income belongs to the village and the poor households (dividends,
+maintenance, public welfare). Income that sits for half a year is income someone is
+holding on to — or has already spent without recording it.
+
+Data: ``asset_events`` (asset_id, event_type, date, amount).
+Policy: ``days`` (180).
+Legitimate look-alikes: income recorded exactly 180 days ago (still within the period);
+recent income not yet distributed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse, day_number, day_numbers, evidence_tokens, month_of
+
+CODE = "A03"
+TITLE_ZH = "收益滞留"
+TITLE_EN = "income left undistributed"
+SUBJECT_TYPE = "asset"
+SEVERITY = "medium"
+DEFAULTS: dict = {"days": 180}
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    events = frames.asset_events[frames.asset_events["date"] <= as_of]
+    events = events.assign(amount_fen=events["amount_fen"].astype("Int64").fillna(0),
+                           tokens=evidence_tokens(events))
+    age_days = day_number(as_of) - day_numbers(events["date"])
+    old_income = events[(events["event_type"] == "income_recorded")
+                        & (age_days > policy["days"]).fillna(False)]
+    paid_out = events[events["event_type"] == "income_distributed"]
+    per_asset = old_income.groupby("asset_id").agg(
+        income_fen=("amount_fen", "sum"), records=("amount_fen", "size"),
+        first_day=("date", "min"), income_tokens=("tokens", " ".join))
+    distributed = paid_out.groupby("asset_id").agg(
+        distributed_fen=("amount_fen", "sum"), distributed_tokens=("tokens", " ".join))
+    per_asset = per_asset.join(distributed, how="left").reset_index()
+    per_asset["distributed_fen"] = per_asset["distributed_fen"].fillna(0).astype("int64")
+    per_asset["distributed_tokens"] = per_asset["distributed_tokens"].fillna("")
+    per_asset["excess_fen"] = per_asset["income_fen"] - per_asset["distributed_fen"]
+    held = per_asset[per_asset["excess_fen"] > 0]
+    occurrences = pd.DataFrame({
+        "subject_id": held["asset_id"], "period": month_of(held["first_day"]),
+        "amount_fen": held["excess_fen"], "detail": _details(held, as_of, policy["days"]),
+        "evidence": held["income_tokens"] + " " + held["distributed_tokens"],
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _details(held: pd.DataFrame, as_of: str, days: int) -> pd.Series:
+    return ("资产 " + held["asset_id"] + " 截至 " + as_of + "，入账超过 " + str(days)
+            + " 天的收益 " + held["records"].astype(str) + " 笔共 "
+            + held["income_fen"].map(format_fen) + " 元（最早 " + held["first_day"]
+            + "），累计分配 " + held["distributed_fen"].map(format_fen) + " 元，滞留 "
+            + held["excess_fen"].map(format_fen) + " 元。")

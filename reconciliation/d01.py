@@ -1,0 +1,74 @@
+"""D01 同一人经办审批 — self-approval.
+
+Rule: a reserve ``disbursement`` (dated on or before as-of) or an adjustment (dated on or
+before as-of, or undated) whose non-empty ``approver`` is its ``recorded_by`` (compared
+after stripping spaces). Subject: the disbursement's ``record_id`` (subject_type
+``reserve_record``) or the ``adjustment_id`` (subject_type ``adjustment``). Amount: the
+sum moved (an adjustment's absolute value); period: the month of its date.
+
+Why a red flag: the four-eyes principle (经办与审批分离) is what stops one person paying
+themselves or their friends; a record approved by the person who entered it has had no
+second look at all.
+
+Data: ``reserve`` (record_type, record_id, amount, date, approver, recorded_by),
+``adjustments`` (adjustment_id, amount, date, approver, recorded_by).
+Policy: none.
+Legitimate look-alikes: different people; a record with no approver filled in (missing
+approval is a different question, not self-approval).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse, evidence_tokens, month_of, text
+
+CODE = "D01"
+TITLE_ZH = "同一人经办审批"
+TITLE_EN = "self-approval"
+SUBJECT_TYPE = "reserve_record"
+SEVERITY = "medium"
+DEFAULTS: dict = {}
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    occurrences = pd.concat([_reserve(frames.reserve, as_of),
+                             _adjustments(frames.adjustments, as_of)], ignore_index=True)
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _self_approved(frame: pd.DataFrame) -> pd.Series:
+    approver = text(frame, "approver")
+    return (approver != "") & (approver == text(frame, "recorded_by"))
+
+
+def _reserve(reserve: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    paid = reserve[(reserve["record_type"] == "disbursement") & (reserve["date"] <= as_of)]
+    own = paid[_self_approved(paid)]
+    detail = ("先行救助支出 " + own["record_id"] + "（" + own["date"] + "，"
+              + own["amount_fen"].map(format_fen) + " 元）由 " + text(own, "approver")
+              + " 经办并审批。")
+    return pd.DataFrame({
+        "subject_id": own["record_id"], "subject_type": "reserve_record",
+        "period": month_of(own["date"]), "amount_fen": own["amount_fen"].astype("Int64"),
+        "detail": detail, "evidence": evidence_tokens(own),
+    })
+
+
+def _adjustments(adjustments: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    dates = text(adjustments, "date")
+    dated = adjustments[(dates == "") | (dates <= as_of)]
+    own = dated[_self_approved(dated)]
+    amount_fen = pd.to_numeric(own["amount_fen"], errors="coerce").astype("Int64").abs()
+    amount = amount_fen.map(lambda fen: "金额未填" if pd.isna(fen) else f"{format_fen(fen)} 元")
+    reason = text(own, "reason").map(lambda r: f"，事由：{r}" if r else "")
+    detail = ("调整 " + own["adjustment_id"].astype(str) + "（" + text(own, "date") + "，"
+              + amount + reason + "）由 " + text(own, "approver") + " 经办并审批。")
+    return pd.DataFrame({
+        "subject_id": own["adjustment_id"].astype(str), "subject_type": "adjustment",
+        "period": month_of(text(own, "date")), "amount_fen": amount_fen,
+        "detail": detail, "evidence": evidence_tokens(own),
+    })

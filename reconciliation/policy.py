@@ -1,0 +1,114 @@
+"""The reconciliation policy: each code's defaults, overridden by ``policy.toml``.
+
+``policy.toml`` has one table per code (CONTRACT.md section 4). ``enabled = false`` turns
+a code off; any other key overrides a number of the module's ``DEFAULTS``. A typo must not
+silently leave a default in force, so an unknown code, an unknown key or a value of the
+wrong type is an error naming the file, the table and the key.
+
+Policy money is **yuan**, as people write it (``township_limit = 1000`` or ``999.50``).
+TOML has no decimal type, so rules never compare against the number itself: they turn
+it into int fen through ``Decimal(str(value))`` (``policy_fen``), which is exact for any
+value written with at most two decimals, and the loader rejects anything finer.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from domain.money import CENT, to_fen
+
+ENABLED_KEY = "enabled"
+# Keys holding yuan when a module does not list its own MONEY_KEYS.
+MONEY_KEY_SUFFIXES = ("_limit", "_value", "_yuan")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be applied: unreadable, unknown code or key, bad value."""
+
+
+def policy_fen(value: Any) -> int:
+    """Int fen of a policy amount in yuan (int, float, str or Decimal), exactly."""
+    return to_fen(Decimal(str(value)))
+
+
+def load_policy(path: Path | None, modules: Sequence[str] | None = None) -> dict[str, dict]:
+    """Every registered code's DEFAULTS merged with the file's table, plus ``enabled``.
+
+    ``modules`` (module names under ``reconciliation``) defaults to every rule and screen
+    the runner knows; a missing module fails loudly with its name.
+    """
+    from reconciliation.runner import ALL_MODULES, load_module
+
+    registered = {m.CODE: m for m in (load_module(n) for n in (modules or ALL_MODULES))}
+    tables = _read_tables(path) if path is not None else {}
+    policy = {code: {**module.DEFAULTS, ENABLED_KEY: True} for code, module in registered.items()}
+    for name, table in tables.items():
+        code = name.upper()
+        if code not in registered:
+            raise PolicyError(f"{path}: [{name}]: unknown finding code "
+                              f"(known: {', '.join(sorted(registered))})")
+        if not isinstance(table, dict):
+            raise PolicyError(f"{path}: [{name}]: expected a table of settings")
+        for key, value in table.items():
+            policy[code][key] = _checked(path, name, key, value, registered[code])
+    return policy
+
+
+def _read_tables(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as err:
+        raise PolicyError(f"{path}: cannot read policy file: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise PolicyError(f"{path}: not valid TOML: {err}") from None
+
+
+def _checked(path: Path, table: str, key: str, value: Any, module: ModuleType) -> Any:
+    """The value if its type fits the default's; PolicyError naming file, table, key if not."""
+    where = f"{path}: [{table}] {key}"
+    if key == ENABLED_KEY:
+        if not isinstance(value, bool):
+            raise PolicyError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if key not in module.DEFAULTS:
+        known = ", ".join([ENABLED_KEY, *module.DEFAULTS])
+        raise PolicyError(f"{where}: unknown key (known: {known})")
+    default = module.DEFAULTS[key]
+    if _is_money_key(module, key):
+        return _checked_yuan(where, value)
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        if type(value) is not type(default):
+            raise PolicyError(f"{where}: expected {type(default).__name__}, got {value!r}")
+        return value
+    accepted = int if isinstance(default, int) else int | float
+    if isinstance(value, bool) or not isinstance(value, accepted) or value < 0:
+        kind = "a whole number" if accepted is int else "a number"
+        raise PolicyError(f"{where}: expected {kind} >= 0, got {value!r}")
+    return value
+
+
+def _is_money_key(module: ModuleType, key: str) -> bool:
+    declared = getattr(module, "MONEY_KEYS", None)
+    if declared is not None:
+        return key in declared
+    return key.endswith(MONEY_KEY_SUFFIXES)
+
+
+def _checked_yuan(where: str, value: Any) -> int | float:
+    """A yuan amount: a TOML number >= 0 with at most two decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"{where}: expected an amount in yuan, got {value!r}")
+    try:
+        yuan = Decimal(str(value))
+        exact = yuan.is_finite() and yuan >= 0 and yuan == yuan.quantize(CENT)
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise PolicyError(f"{where}: expected yuan >= 0 with at most 2 decimals, got {value!r}")
+    return value

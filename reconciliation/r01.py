@@ -1,0 +1,76 @@
+"""R01 备用金未核销 — reserve disbursement not settled.
+
+Rule: a reserve ``disbursement`` (dated on or before as-of) that was settled — a
+``settlement`` whose ``reference_id`` is the disbursement's ``record_id``, dated on or
+before as-of; the earliest one counts — more than ``settle_within_days`` days after the
+disbursement's date, or that is still unsettled on the as-of date when as-of − date is
+more than ``settle_within_days``.
+
+Why a red flag: "pay first, document later" (先行救助) is allowed only because the
+documents follow quickly. A payment that stays unsettled is money out of the reserve
+with no proof of who received it or why: the classic cover for withholding or
+embezzlement (截留挪用).
+
+Data: ``reserve`` (record_type, record_id, date, amount, reference_id).
+Policy: ``settle_within_days`` (30).
+Legitimate look-alikes: settled on day 30 exactly; a settlement recorded after as-of
+(not yet a fact: the disbursement counts as unsettled, which is then correct).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import (collapse, day_number, day_numbers, evidence_tokens,
+                                        month_of, text)
+
+CODE = "R01"
+TITLE_ZH = "备用金未核销"
+TITLE_EN = "reserve disbursement not settled"
+SUBJECT_TYPE = "reserve_record"
+SEVERITY = "medium"
+DEFAULTS: dict = {"settle_within_days": 30}
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    reserve = frames.reserve[frames.reserve["date"] <= as_of]
+    paid = reserve[reserve["record_type"] == "disbursement"]
+    settled = _first_settlements(reserve)
+    joined = paid.merge(settled, how="left", left_on="record_id", right_on="reference_id")
+    joined["settled_on"] = joined["settled_on"].fillna("")
+    paid_day = day_numbers(joined["date"])
+    end_day = day_numbers(joined["settled_on"]).fillna(day_number(as_of))
+    joined["days"] = end_day - paid_day
+    late = joined[(joined["days"] > policy["settle_within_days"]).fillna(False)]
+    occurrences = pd.DataFrame({
+        "subject_id": late["record_id"],
+        "period": month_of(late["date"]),
+        "amount_fen": late["amount_fen"],
+        "detail": _details(late, as_of, policy["settle_within_days"]),
+        "evidence": evidence_tokens(late) + " " + late["settlement_evidence"].fillna(""),
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _first_settlements(reserve: pd.DataFrame) -> pd.DataFrame:
+    """Per referenced disbursement: the earliest settlement date and every settlement's rows."""
+    settlements = reserve[(reserve["record_type"] == "settlement")
+                          & (text(reserve, "reference_id") != "")].copy()
+    settlements["reference_id"] = text(settlements, "reference_id")
+    settlements["tokens"] = evidence_tokens(settlements)
+    grouped = settlements.groupby("reference_id", sort=False)
+    return grouped.agg(settled_on=("date", "min"),
+                       settlement_evidence=("tokens", " ".join)).reset_index()
+
+
+def _details(late: pd.DataFrame, as_of: str, days_max: int) -> pd.Series:
+    head = ("先行救助支出 " + late["record_id"] + "（" + late["date"] + "，"
+            + late["amount_fen"].map(format_fen) + " 元）")
+    days = late["days"].astype(str)
+    settled = head + "于 " + late["settled_on"] + " 才核销，相隔 " + days + " 天"
+    open_ = head + "截至 " + as_of + " 未核销，已 " + days + " 天"
+    sentence = settled.where(late["settled_on"] != "", open_)
+    return sentence + f"，超过 {days_max} 天时限。"

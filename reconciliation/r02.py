@@ -1,0 +1,53 @@
+"""R02 超权限审批 — above approval limit.
+
+Rule: a reserve ``disbursement`` (dated on or before as-of) whose amount is above the
+limit of its ``approval_level``: ``township_limit`` (1000 yuan) for ``township``,
+``county_limit`` (20000 yuan) for ``county``. An empty level is township (the level that
+pays from the reserve); an unrecognised level is treated as township too, the stricter
+reading. Amount: the disbursement.
+
+Why a red flag: tiered approval (分级审批) is the control on discretionary temporary aid;
+a township approving beyond its authority has bypassed the county's review.
+
+Data: ``reserve`` (record_type, record_id, amount, date, approval_level).
+Policy: ``township_limit`` (1000), ``county_limit`` (20000), in yuan.
+Legitimate look-alikes: exactly 1000 at township level (the limit is inclusive); above
+1000 with county approval.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse, evidence_tokens, month_of, text
+from reconciliation.policy import policy_fen
+
+CODE = "R02"
+TITLE_ZH = "超权限审批"
+TITLE_EN = "above approval limit"
+SUBJECT_TYPE = "reserve_record"
+SEVERITY = "high"
+DEFAULTS: dict = {"township_limit": 1000, "county_limit": 20000}
+MONEY_KEYS = frozenset({"township_limit", "county_limit"})
+LEVEL_ZH = {"township": "乡镇", "county": "县级"}
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    reserve = frames.reserve
+    paid = reserve[(reserve["record_type"] == "disbursement") & (reserve["date"] <= as_of)]
+    level = text(paid, "approval_level").where(lambda s: s == "county", "township")
+    limit_fen = level.map({"township": policy_fen(policy["township_limit"]),
+                           "county": policy_fen(policy["county_limit"])})
+    over = paid[paid["amount_fen"] > limit_fen]
+    level, limit_fen = level[over.index], limit_fen[over.index]
+    detail = ("先行救助支出 " + over["record_id"] + "（" + over["date"] + "）金额 "
+              + over["amount_fen"].map(format_fen) + " 元，超过" + level.map(LEVEL_ZH)
+              + "审批权限 " + limit_fen.map(format_fen) + " 元。")
+    occurrences = pd.DataFrame({
+        "subject_id": over["record_id"], "period": month_of(over["date"]),
+        "amount_fen": over["amount_fen"], "detail": detail, "evidence": evidence_tokens(over),
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")

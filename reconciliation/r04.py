@@ -1,0 +1,94 @@
+"""R04 备用金透支 — reserve overdrawn.
+
+Rule: at the end of some day on or before as-of, a township's reserve disbursements to
+date exceed its advances plus replenishments to date. Days are netted first, so a
+disbursement covered by an advance of the same day is no overdraft. Consecutive
+overdrawn days form one episode; the finding lists every episode. Amount: the largest
+overdraft; period: the month of the first overdraft. Settlements move no money (they
+document a disbursement) and do not count.
+
+Why a red flag: a township cannot pay out more than the county advanced it. An
+overdraft means money came from somewhere off the books (another fund, a private
+advance) or the disbursements recorded are not the ones paid.
+
+Data: ``reserve`` (record_type, township, amount, date).
+Policy: none.
+Legitimate look-alikes: a disbursement on the same day as the advance that covers it;
+spending exactly the advances.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse, evidence_tokens, month_of
+
+CODE = "R04"
+TITLE_ZH = "备用金透支"
+TITLE_EN = "reserve overdrawn"
+SUBJECT_TYPE = "township"
+SEVERITY = "high"
+DEFAULTS: dict = {}
+FUNDING_TYPES = ("advance", "replenishment")
+MOVING_TYPES = (*FUNDING_TYPES, "disbursement")
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    reserve = frames.reserve
+    moves = reserve[reserve["record_type"].isin(MOVING_TYPES) & (reserve["date"] <= as_of)]
+    days = _day_ends(moves)
+    episodes = _overdraft_episodes(days)
+    occurrences = pd.DataFrame({
+        "subject_id": episodes["township"],
+        "period": month_of(episodes["first_day"]),
+        "amount_fen": episodes["overdraft_fen"],
+        "detail": _details(episodes, as_of),
+        "evidence": _evidence(moves, episodes),
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}", amount="max")
+
+
+def _day_ends(moves: pd.DataFrame) -> pd.DataFrame:
+    """Per township and day: the reserve balance at the end of the day."""
+    signed = moves["amount_fen"].where(moves["record_type"].isin(FUNDING_TYPES),
+                                       -moves["amount_fen"])
+    days = (moves.assign(signed_fen=signed).groupby(["township", "date"], sort=True)
+            ["signed_fen"].sum().reset_index())
+    days["balance_fen"] = days.groupby("township")["signed_fen"].cumsum()
+    days["next_date"] = days.groupby("township")["date"].shift(-1).fillna("")
+    return days
+
+
+def _overdraft_episodes(days: pd.DataFrame) -> pd.DataFrame:
+    """Runs of overdrawn day ends: first and last day, largest overdraft and its day."""
+    overdrawn = days["balance_fen"] < 0
+    run = (overdrawn != overdrawn.groupby(days["township"]).shift()).cumsum()
+    days = days.assign(run=run, overdraft_fen=-days["balance_fen"])[overdrawn]
+    worst = days.sort_values(["run", "overdraft_fen", "date"], ascending=[True, False, True])
+    episodes = days.groupby("run").agg(
+        township=("township", "first"), first_day=("date", "min"), last_day=("date", "max"),
+        covered_on=("next_date", "last"), overdraft_fen=("overdraft_fen", "max"))
+    episodes["worst_day"] = worst.drop_duplicates("run").set_index("run")["date"]
+    return episodes.reset_index(drop=True)
+
+
+def _details(episodes: pd.DataFrame, as_of: str) -> pd.Series:
+    head = ("乡镇 " + episodes["township"] + " 备用金自 " + episodes["first_day"]
+            + " 日终起透支，最大透支 " + episodes["overdraft_fen"].map(format_fen) + " 元（"
+            + episodes["worst_day"] + " 日终），")
+    ended = head + episodes["covered_on"] + " 补足。"
+    open_ = head + f"截至 {as_of} 仍未补足。"
+    return ended.where(episodes["covered_on"] != "", open_)
+
+
+def _evidence(moves: pd.DataFrame, episodes: pd.DataFrame) -> pd.Series:
+    """Per episode: the reserve rows of its township dated on its overdrawn days."""
+    rows = moves.assign(tokens=evidence_tokens(moves))[["township", "date", "tokens"]]
+    spans = episodes.reset_index(names="episode")[["episode", "township", "first_day",
+                                                   "last_day"]]
+    inside = rows.merge(spans, on="township")
+    inside = inside[inside["date"].between(inside["first_day"], inside["last_day"])]
+    return inside.groupby("episode")["tokens"].agg(" ".join).reindex(episodes.index, fill_value="")

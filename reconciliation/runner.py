@@ -1,0 +1,233 @@
+"""Run every enabled finding module over the frames and write what they found.
+
+One pipeline with named stages, beancount-style: load each module (lazily, so a missing
+module fails loudly with its own name), run its ``check`` with its policy, check the
+shape of what came back (one row per subject, exactly ``FINDING_COLUMNS``), collect
+everything, then write. Findings (P/B/E/R/A/D codes) and statistical leads (S codes)
+stay apart: a lead is a reason to look, never a finding to count.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from domain.money import from_fen, format_fen
+from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
+
+PACKAGE = "reconciliation"
+RULE_MODULES: list[str] = [
+    "p01", "p02", "p03", "p04", "p05", "p06", "b01",
+    "e01", "e02", "e03", "e04", "e05", "e06", "e07", "e08",
+    "r01", "r02", "r03", "r04", "a01", "a02", "a03", "a04", "d01",
+]
+SCREEN_MODULES: list[str] = ["s01", "s02", "s03"]
+ALL_MODULES: list[str] = RULE_MODULES + SCREEN_MODULES
+
+CSV_COLUMNS = ["code", "subject_type", "subject_id", "period", "amount", "severity",
+               "title", "detail", "evidence"]
+# A spreadsheet evaluates a cell beginning with one of these as a formula (CSV injection);
+# tab and carriage return are on OWASP's list too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+HEADERS_ZH = ["问题代码", "对象类型", "对象编号", "所属期间", "涉及金额(元)", "严重程度",
+              "问题", "详情", "证据"]
+SUMMARY_HEADERS_ZH = ["问题代码", "中文名称", "数量", "涉及金额(元)"]
+SUMMARY_SHEET, LEADS_SHEET = "汇总", "统计线索"
+SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+AMOUNT_FORMAT = "0.00"
+COLUMN_WIDTHS = [8, 16, 24, 10, 14, 8, 30, 80, 60]
+
+Progress = Callable[[str], None]
+
+
+def load_module(name: str) -> ModuleType:
+    """``reconciliation.<name>``; a missing module is an error that names it."""
+    qualified = f"{PACKAGE}.{name}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as err:
+        if err.name != qualified:
+            raise
+        raise ModuleNotFoundError(f"finding module {qualified} (code {name.upper()}) is "
+                                  f"missing: it must exist to run the checks",
+                                  name=qualified) from err
+
+
+def run(frames: Frames, policy: dict[str, dict], as_of: str,
+        progress: Progress | None = None, modules: Sequence[str] | None = None,
+        screens: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(findings, leads), each sorted by (code, subject_id).
+
+    ``modules``/``screens`` default to every rule/screen module; a code absent from
+    ``policy`` runs with its DEFAULTS.
+    """
+    dt.date.fromisoformat(as_of)  # a malformed as-of date fails here, not deep in a rule
+    findings = _run_all(RULE_MODULES if modules is None else modules,
+                        frames, policy, as_of, progress)
+    leads = _run_all(SCREEN_MODULES if screens is None else screens,
+                     frames, policy, as_of, progress)
+    return findings, leads
+
+
+def _run_all(names: Sequence[str], frames: Frames, policy: dict[str, dict], as_of: str,
+             progress: Progress | None) -> pd.DataFrame:
+    results = []
+    for name in names:
+        module = load_module(name)
+        settings = {**module.DEFAULTS, **policy.get(module.CODE, {})}
+        if not settings.pop("enabled", True):
+            _tell(progress, f"{module.CODE} {module.TITLE_ZH}: 已停用 (disabled)")
+            continue
+        found = _checked_result(module, module.check(frames, settings, as_of))
+        _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found)}")
+        results.append(found)
+    found_any = [r for r in results if not r.empty]
+    if not found_any:
+        return empty_findings()
+    out = pd.concat(found_any, ignore_index=True)
+    out["amount_fen"] = out["amount_fen"].astype("Int64")
+    return out.sort_values(["code", "subject_id"], kind="stable").reset_index(drop=True)
+
+
+def _checked_result(module: ModuleType, found: pd.DataFrame) -> pd.DataFrame:
+    """The module's output if it keeps the contract; a loud error naming it if not."""
+    if list(found.columns) != FINDING_COLUMNS:
+        raise RuntimeError(f"{module.__name__}: check returned columns {list(found.columns)}, "
+                           f"expected {FINDING_COLUMNS}")
+    if not found.empty and set(found["code"]) != {module.CODE}:
+        raise RuntimeError(f"{module.__name__}: check returned codes {set(found['code'])}")
+    if found.duplicated(["subject_type", "subject_id"]).any():
+        raise RuntimeError(f"{module.__name__}: more than one finding for one subject")
+    return found
+
+
+def _tell(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+def write_findings_csv(findings: pd.DataFrame, path: Path) -> None:
+    """CONTRACT section 3 columns; UTF-8 with BOM so Excel reads the Chinese."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for row in findings.itertuples(index=False):
+            writer.writerow([
+                _safe_cell(row.code), _safe_cell(row.subject_type), _safe_cell(row.subject_id),
+                _safe_cell(row.period), _amount_text(row.amount_fen), _safe_cell(row.severity),
+                _safe_cell(row.title), _safe_cell(row.detail), _safe_cell(row.evidence),
+            ])
+
+
+def _amount_text(amount_fen: object) -> str:
+    return "" if pd.isna(amount_fen) else format_fen(int(amount_fen))  # type: ignore[call-overload]
+
+
+def _safe_cell(value: object) -> str:
+    """The cell's text, quoted so a spreadsheet never runs it as a formula."""
+    text = "" if value is None or value is pd.NA else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+# --- XLSX ------------------------------------------------------------------------------
+
+def write_findings_xlsx(findings: pd.DataFrame, leads: pd.DataFrame, path: Path) -> None:
+    """A workbook for people: summary, one sheet per code with findings, the leads."""
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = SUMMARY_SHEET
+    _write_summary(summary, findings)
+    for code in _codes_in_order(findings):
+        _write_findings_sheet(book.create_sheet(code), findings[findings["code"] == code])
+    _write_findings_sheet(book.create_sheet(LEADS_SHEET), leads)
+    book.save(path)
+
+
+def _write_summary(sheet: Worksheet, findings: pd.DataFrame) -> None:
+    sheet.append(SUMMARY_HEADERS_ZH)
+    titles = _titles_zh(findings)
+    for code in _codes_in_order(findings):
+        rows = findings[findings["code"] == code]
+        _append(sheet, [code, titles[code], len(rows), _total_fen(rows)], amount_column=4)
+    _append(sheet, ["合计", "", len(findings), _total_fen(findings)], amount_column=4)
+    sheet.freeze_panes = "A2"
+    for letter, width in zip("ABCD", (10, 24, 8, 16), strict=True):
+        sheet.column_dimensions[letter].width = width
+
+
+def _write_findings_sheet(sheet: Worksheet, rows: pd.DataFrame) -> None:
+    sheet.append(HEADERS_ZH)
+    for row in rows.itertuples(index=False):
+        _append(sheet, [row.code, row.subject_type, row.subject_id, row.period,
+                        row.amount_fen, SEVERITY_ZH.get(row.severity, row.severity),
+                        row.title, row.detail, row.evidence], amount_column=5)
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(COLUMN_WIDTHS):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+
+
+def _append(sheet: Worksheet, values: list, amount_column: int) -> None:
+    """One row below the header; the amount (fen) becomes a number, text never a formula."""
+    row = sheet.max_row + 1
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row=row, column=column)
+        if column == amount_column:
+            if not pd.isna(value):
+                # Float only as the cell's value: Excel has no decimal type. 0.00 shows it.
+                cell.value = float(from_fen(int(value)))
+                cell.number_format = AMOUNT_FORMAT
+        elif isinstance(value, str):
+            cell.value = value
+            cell.data_type = "s"  # openpyxl would store '=…' as a formula
+        else:
+            cell.value = value
+
+
+def _total_fen(rows: pd.DataFrame) -> object:
+    return rows["amount_fen"].astype("Int64").sum(min_count=1)
+
+
+def _codes_in_order(findings: pd.DataFrame) -> list[str]:
+    """Codes present, in contract order (then any others alphabetically)."""
+    present = set(findings["code"])
+    known = [name.upper() for name in ALL_MODULES if name.upper() in present]
+    return known + sorted(present - set(known))
+
+
+def _titles_zh(findings: pd.DataFrame) -> dict[str, str]:
+    """Chinese name per code: the title's first word ('备用金未核销 reserve …')."""
+    firsts = findings.drop_duplicates("code")
+    return {code: str(title).split(" ", 1)[0]
+            for code, title in zip(firsts["code"], firsts["title"], strict=True)}
+
+
+# --- terminal --------------------------------------------------------------------------
+
+def summary_lines(findings: pd.DataFrame, leads: pd.DataFrame) -> list[str]:
+    """Per code count and amount, the total, then the leads apart (never counted)."""
+    titles = _titles_zh(findings)
+    lines = []
+    for code in _codes_in_order(findings):
+        rows = findings[findings["code"] == code]
+        lines.append(f"{code} {titles[code]}: {len(rows)} 项 findings, "
+                     f"{_yuan_text(_total_fen(rows))} 元")
+    lines.append(f"合计 total: {len(findings)} 项 findings, {_yuan_text(_total_fen(findings))} 元")
+    lines.append(f"统计线索 leads (not findings): {len(leads)} 项")
+    return lines
+
+
+def _yuan_text(total_fen: object) -> str:
+    if pd.isna(total_fen):  # type: ignore[call-overload]
+        return "0.00"
+    return format_fen(int(total_fen))  # type: ignore[call-overload]

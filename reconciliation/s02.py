@@ -1,0 +1,63 @@
+"""S02 整数金额偏多 — too many round amounts (statistical lead).
+
+Screen: per township (adjustments as one group of their own), the share of its
+discretionary amounts (the same amounts as S01: reserve disbursements and ``temporary``
+payroll lines on or before as-of, and adjustments) that are whole multiples of 100 yuan.
+A share above ``max_share`` (0.5) with at least ``min_count`` (20) amounts is a lead.
+
+Why a lead, not a finding: aid worked out from need comes to uneven sums; amounts made
+up, or fixed to stay just under a limit, come out round. But some counties pay
+temporary aid in round tiers by design: it says where to sample, never that something
+is wrong.
+
+Data: ``reserve``, ``payroll``, ``adjustments`` (int fen: round means fen % 10000 == 0).
+Policy: ``max_share`` (0.5), ``min_count`` (20).
+Legitimate look-alikes: a tariff of round amounts set by the county; exactly half round
+(the bound is strict); fewer than ``min_count`` amounts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from domain.money import format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse
+from reconciliation.s01 import discretionary_amounts, group_subject_type
+
+CODE = "S02"
+TITLE_ZH = "整数金额偏多"
+TITLE_EN = "too many round amounts"
+SUBJECT_TYPE = "township"
+SEVERITY = "low"
+DEFAULTS: dict = {"max_share": 0.5, "min_count": 20}
+ROUND_FEN = 10_000  # 100 yuan
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    amounts = discretionary_amounts(frames, as_of)
+    amounts = amounts.assign(round=amounts["amount_fen"] % ROUND_FEN == 0)
+    per_group = amounts.groupby("group").agg(count=("round", "size"), round_count=("round", "sum"))
+    per_group["share"] = per_group["round_count"] / per_group["count"]
+    leads = per_group[(per_group["count"] >= policy["min_count"])
+                      & (per_group["share"] > policy["max_share"])]
+    round_amounts = amounts[amounts["round"] & amounts["group"].isin(leads.index)]
+    by_group = dict(tuple(round_amounts.groupby("group")))
+    rows = [_occurrence(group, by_group[group], stats, policy["max_share"])
+            for group, stats in leads.iterrows()]
+    occurrences = pd.DataFrame(rows, columns=["subject_id", "subject_type", "period",
+                                              "amount_fen", "detail", "evidence"])
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _occurrence(group: str, round_amounts: pd.DataFrame, stats: pd.Series,
+                max_share: float) -> dict:
+    common = round_amounts["amount_fen"].value_counts().head(3)
+    listed = "、".join(f"{format_fen(fen)} 元 {n} 笔" for fen, n in common.items())
+    where = "调整" if group == "adjustments" else f"乡镇 {group} "
+    detail = (f"{where}自由裁量金额 {int(stats['count'])} 笔中 {int(stats['round_count'])} 笔"
+              f"为 100 元整数倍，占 {stats['share']:.1%}，高于 {max_share:.0%}；"
+              f"最常见：{listed}。")
+    return {"subject_id": group, "subject_type": group_subject_type(group), "period": "",
+            "amount_fen": pd.NA, "detail": detail, "evidence": " ".join(round_amounts["evidence"])}

@@ -1,0 +1,69 @@
+"""S03 金额异常偏高 — payroll amount far above its peers (statistical lead).
+
+Screen: a payroll line (period on or before the as-of month) whose amount is above
+Q3 + ``iqr_factor`` (3) × IQR of the payroll amounts of its township and program (Tukey's
+far-out fence; quartiles by linear interpolation). Subject: ``batch_id:line_no``; amount:
+the line's amount; period: its period.
+
+Why a lead, not a finding: one household paid far more than its neighbours in the same
+program is where padding (虚报) and payments to the wrong person hide; but a large
+household, a back payment or a classified top-up (分类施保) is just as likely. It says
+which lines to read, never that they are wrong.
+
+Data: ``payroll`` (batch_id, line_no, township, program, period, amount).
+Policy: ``iqr_factor`` (3).
+Legitimate look-alikes: amounts just inside the fence; a group where everyone is paid
+alike (IQR 0) flags only amounts above that common amount.
+
+Quartiles of int fen by linear interpolation fall on quarter-fen (the fraction is a
+multiple of 1/4), which float64 holds exactly for any real amount: with a whole-number
+factor the fence is exact.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from domain.money import CENT, format_fen
+from reconciliation.common import Frames
+from reconciliation.occurrences import collapse, evidence_tokens
+
+CODE = "S03"
+TITLE_ZH = "金额异常偏高"
+TITLE_EN = "payroll amount far above its peers"
+SUBJECT_TYPE = "payroll_line"
+SEVERITY = "low"
+DEFAULTS: dict = {"iqr_factor": 3.0}  # a real number: 1.5 is Tukey's inner fence
+GROUP = ["township", "program"]
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    payroll = frames.payroll[frames.payroll["period"] <= as_of[:7]]
+    amounts = payroll.groupby(GROUP)["amount_fen"]
+    q1, q3 = amounts.transform("quantile", 0.25), amounts.transform("quantile", 0.75)
+    fence = q3 + policy["iqr_factor"] * (q3 - q1)
+    above = payroll.assign(q1=q1, q3=q3, fence=fence, peers=amounts.transform("size"))
+    above = above[above["amount_fen"] > above["fence"]]
+    subject = above["batch_id"].astype(str) + ":" + above["line_no"].astype(str)
+    occurrences = pd.DataFrame({
+        "subject_id": subject, "period": above["period"], "amount_fen": above["amount_fen"],
+        "detail": _details(above, policy["iqr_factor"]), "evidence": evidence_tokens(above),
+    })
+    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
+                    title=f"{TITLE_ZH} {TITLE_EN}")
+
+
+def _yuan(fen: float) -> str:
+    """Yuan text of a (quarter-)fen statistic, rounded to the cent for reading only."""
+    return str((Decimal(str(fen)) / 100).quantize(CENT))
+
+
+def _details(above: pd.DataFrame, factor: float) -> pd.Series:
+    return ("批次 " + above["batch_id"].astype(str) + " 序号 " + above["line_no"].astype(str)
+            + "（乡镇 " + above["township"] + "，" + above["program"] + "，" + above["period"]
+            + "，户 " + above["household_id"] + "）金额 " + above["amount_fen"].map(format_fen)
+            + f" 元，高于同乡镇同类别 Q3 + {factor:g}×IQR 上限 " + above["fence"].map(_yuan)
+            + " 元（Q1 " + above["q1"].map(_yuan) + " 元，Q3 " + above["q3"].map(_yuan)
+            + " 元，共 " + above["peers"].astype(str) + " 笔）。")
