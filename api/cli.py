@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="tamper check of the whole event store")
     p.add_argument("--against", metavar="DIGEST")
     sub.add_parser("digest", help="print the head to publish (last line is the digest)")
+    p = sub.add_parser("receipt", help="inclusion proof of a household's events")
+    p.add_argument("household_id", metavar="HOUSEHOLD_ID")
+    p.add_argument("--digest", required=True, help="a published digest")
+    p.add_argument("--out", required=True, type=Path)
+    p = sub.add_parser("verify-receipt", help="check a household receipt against a digest")
+    p.add_argument("file", metavar="RECEIPT", type=Path)
+    p.add_argument("--digest", required=True)
+
     p = sub.add_parser("export", help="stream the whole event log to FILE")
     p.add_argument("file", metavar="FILE", type=Path)
     p = sub.add_parser("import", help="rebuild an empty store from an export")
@@ -110,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from api import commands
 
-    handler: Callable[[argparse.Namespace], int] = getattr(commands, f"cmd_{args.command}")
+    name = f"cmd_{args.command.replace('-', '_')}"
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, name)
     try:
         return handler(args)
     except RejectedFile as error:

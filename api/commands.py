@@ -40,13 +40,13 @@ def _safe_url(url: str) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> None:
-    """UTF-8 with BOM (Excel opens Chinese right), money as '1234.50'."""
+    """Plain UTF-8 (programs read contract CSVs; people get --xlsx), money as '1234.50'."""
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.copy()
     for column in money:
         if column in out.columns:
             out[column] = [format_fen(v) for v in out[column]]
-    out.to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
+    out.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL,
                lineterminator="\n")
 
 
@@ -116,8 +116,12 @@ def cmd_project(args: argparse.Namespace) -> int:
 def cmd_disclose(args: argparse.Namespace) -> int:
     from api.disclosure import disclose_store
 
+    from projections.integrity import catch_up_chain, digest
+
     with open_store(args) as store:
-        lines = disclose_store(store, period=args.period, out=args.out)
+        catch_up_chain(store)
+        lines = disclose_store(store, period=args.period, out=args.out,
+                               digest_text=digest(store).text)
     for line in lines:
         print(line)
     return 0
@@ -135,6 +139,19 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     with open_store(args) as store:
         return digest(store)
+
+
+def cmd_receipt(args: argparse.Namespace) -> int:
+    from api.integrity_cli import receipt_cli
+
+    with open_store(args) as store:
+        return receipt_cli(store, args.household_id, args.digest, args.out)
+
+
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    from api.integrity_cli import verify_receipt_cli
+
+    return verify_receipt_cli(args.file, args.digest)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -66,12 +66,12 @@ def _score(findings_csv: Path, truth) -> None:
 
 
 def _disclose(store, truth, root: Path) -> None:
-    try:
-        from api.disclosure import disclose_store
-    except ImportError:
-        return
-    period = f"{truth.year}-{truth.months:02d}" if hasattr(truth, "months") else None
-    if period is None:
-        return
+    from api.disclosure import disclose_store
+
+    import datetime as dt
+
+    last_month = dt.date.fromisoformat(truth.as_of).replace(day=1) - dt.timedelta(days=1)
+    period = last_month.strftime("%Y-%m")
+    print(f"5. public disclosure for {period} -> {root / 'disclosure'}")
     for line in disclose_store(store, period=period, out=root / "disclosure"):
-        print("5. " + line)
+        print("  " + line)

@@ -163,10 +163,10 @@ def test_nothing_found_is_an_empty_frame_with_the_finding_columns() -> None:
 
 # --- CSV --------------------------------------------------------------------------------
 
-def test_csv_has_the_contract_header_yuan_amounts_and_a_bom(tmp_path: Path) -> None:
+def test_csv_has_the_contract_header_yuan_amounts_and_no_bom(tmp_path: Path) -> None:
     path = tmp_path / "findings.csv"
     write_findings_csv(findings_of(finding("R02", "D1", 1250), finding("R04", "T", pd.NA)), path)
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert path.read_bytes().startswith(b"code,")
     with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == CSV_HEADER
