@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--known-at", type=_moment)
     b.add_argument("--out", required=True, type=Path)
     b.add_argument("--xlsx", type=Path, help="also write an Excel workbook, Chinese headers")
+    g = rsub.add_parser("registers", help="township spending, reserve funds, fund execution, "
+                        "asset list (CSV each + one XLSX)")
+    g.add_argument("--as-of", required=True, type=_date)
+    g.add_argument("--known-at", type=_moment)
+    g.add_argument("--out", required=True, type=Path, help="output directory")
+    h = rsub.add_parser("household", help="one household's entitlement, payroll and payments")
+    h.add_argument("household_id", metavar="HOUSEHOLD_ID")
+    h.add_argument("--as-of", required=True, type=_date)
+    h.add_argument("--known-at", type=_moment)
+    h.add_argument("--out", required=True, type=Path)
 
     p = sub.add_parser("verify", help="tamper check of the whole event store")
     p.add_argument("--against", metavar="DIGEST")

@@ -45,7 +45,7 @@ def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> N
     out = frame.copy()
     for column in money:
         if column in out.columns:
-            out[column] = [format_fen(v) for v in out[column]]
+            out[column] = ["" if pd.isna(v) else format_fen(v) for v in out[column]]
     out.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL,
                lineterminator="\n")
 
@@ -70,6 +70,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         facts.catch_up(store.ledger, store.db)
         frames = load_frames(store.db, known_at=args.known_at)
+    if args.report == "registers":
+        return _report_registers(frames, args)
+    if args.report == "household":
+        return _report_household(frames, args)
     table = balances.report(frames, args.by, args.as_of)
     write_csv(table, args.out, money=balances.MONEY_COLUMNS)
     if args.xlsx:
@@ -78,6 +82,32 @@ def cmd_report(args: argparse.Namespace) -> int:
         write_balances_xlsx(table, args.by, args.xlsx)
     known = f", as known at {args.known_at}" if args.known_at else ""
     print(f"balances by {args.by} as of {args.as_of}{known}: {len(table)} rows -> {args.out}")
+    return 0
+
+
+def _report_registers(frames, args: argparse.Namespace) -> int:
+    from api.excel import REGISTER_MONEY, write_registers_xlsx
+    from projections import registers
+
+    tables = {name: getattr(registers, name)(frames, args.as_of) for name in
+              ("township_detail", "reserve_positions", "fund_execution", "asset_register")}
+    for name, table in tables.items():
+        write_csv(table, args.out / f"{name}.csv",
+                  money=tuple(c for c in table.columns if c in REGISTER_MONEY))
+    write_registers_xlsx(tables, args.out / "registers.xlsx")
+    print(f"registers as of {args.as_of}: {', '.join(tables)} -> {args.out}")
+    return 0
+
+
+def _report_household(frames, args: argparse.Namespace) -> int:
+    from projections.registers import household_statement
+
+    if not (frames.households["household_id"] == args.household_id).any():
+        raise DomainError(f"no household {args.household_id!r}")
+    table = household_statement(frames, args.household_id, args.as_of).rename(
+        columns=lambda c: c.removesuffix("_fen"))
+    write_csv(table, args.out, money=("entitled", "listed", "paid", "arrears"))
+    print(f"household {args.household_id}: {len(table)} program-periods -> {args.out}")
     return 0
 
 

@@ -45,3 +45,56 @@ def write_balances_xlsx(table: pd.DataFrame, by: str, path: Path) -> None:
                 cell.number_format = MONEY_FORMAT
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
+
+
+REGISTER_SHEETS = {
+    "township_detail": "乡镇资金执行", "reserve_positions": "备用金", "fund_execution": "资金类别执行",
+    "asset_register": "资产清单",
+}
+REGISTER_HEADERS_ZH = {
+    **HEADERS_ZH, "failed": "发放失败(元)", "spending_rate": "支出进度", "below_target": "低于92%",
+    "advanced": "预拨(元)", "replenished": "补足(元)", "disbursed": "先行救助(元)",
+    "settled": "已核销(元)", "outstanding": "未核销(元)", "oldest_unsettled_days": "最长未核销天数",
+    "source": "资金来源", "execution_rate": "执行率", "asset_id": "资产编号", "name": "资产名称",
+    "asset_class": "资产类别", "village": "村(社区)", "value_fen": "资产原值(元)",
+    "funding_source": "资金来源", "project": "项目名称", "rights_holder": "确权主体",
+    "custodian": "管护主体", "registered_on": "登记日期", "income_fen": "收益入账(元)",
+    "distributed_fen": "收益分配(元)", "status": "状态",
+}
+REGISTER_MONEY = {"allocated", "paid", "failed", "balance", "budget", "advanced", "replenished",
+                  "disbursed", "settled", "outstanding", "value_fen", "income_fen",
+                  "distributed_fen"}
+
+
+def write_registers_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
+    """One sheet per register, Chinese headers, money as numbers (fen -> yuan)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, table in tables.items():
+        sheet = workbook.create_sheet(REGISTER_SHEETS.get(name, name)[:31])
+        columns = list(table.columns)
+        sheet.append([REGISTER_HEADERS_ZH.get(c, c) for c in columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for record in table.to_dict("records"):
+            sheet.append([_cell(record[c], c in REGISTER_MONEY) for c in columns])
+        for index, column in enumerate(columns, start=1):
+            sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 16
+            if column in REGISTER_MONEY:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                    cell.number_format = MONEY_FORMAT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+
+
+def _cell(value: object, money: bool) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if money:
+        return float(from_fen(int(value)))  # type: ignore[arg-type]
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value.item() if hasattr(value, "item") else value
