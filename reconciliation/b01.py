@@ -1,0 +1,79 @@
+"""B01 超拨付支出 — spending above allocation.
+
+Rule: for some year ≤ the as-of year, the successful payments with value date in that
+year (≤ as-of) of payroll lines of one township and program exceed the allocations to
+that township and program dated in that year (≤ as-of). Subject ``township|program``;
+the amount is the largest yearly excess; the period is empty. A success the bank left
+undated is counted in its payroll period's year.
+
+Why it is a red flag: a township paying out more than the county allocated it is
+spending money from somewhere else — misdirected funds, or payments nobody budgeted.
+
+Data: payroll, bank_return, allocations. Policy keys: none.
+
+Legitimate look-alikes (not flagged): spending exactly equal to the allocations; an
+allocation dated later in the same year (≤ as-of) that covers the payments.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reconciliation.common import Frames
+from reconciliation.payments import (
+    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, dated_by, evidence_tokens,
+    program_text, successful_payments, text, yuan_text,
+)
+
+CODE = "B01"
+TITLE_ZH = "超拨付支出"
+TITLE_EN = "spending above allocation"
+SUBJECT_TYPE = "township_program"
+SEVERITY = "high"
+DEFAULTS: dict = {}
+RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+KEY = ["township", "program", "year"]
+
+
+def _payments(frames: Frames, as_of: str) -> pd.DataFrame:
+    paid = successful_payments(frames, as_of)
+    dates = text(paid["value_date"])
+    year = dates.str[:4].where(dates != "", text(paid["period"]).str[:4])
+    paid = paid.assign(year=year, township=text(paid["township"]))
+    return paid[paid["year"] <= as_of[:4]]
+
+
+def _allocations(frames: Frames, as_of: str) -> pd.DataFrame:
+    allocations = frames.allocations
+    dates = text(allocations["date"])
+    known = allocations[dated_by(dates, as_of) & (dates != "")]
+    return known.assign(year=text(known["date"]).str[:4], township=text(known["township"]))
+
+
+def _excess(paid: pd.DataFrame, allocated: pd.DataFrame) -> pd.DataFrame:
+    spent = paid.groupby(KEY)["paid_fen"].sum().rename("spent_fen")
+    given = allocated.groupby(KEY)["amount_fen"].sum().rename("allocated_fen")
+    years = pd.concat([spent, given], axis=1).fillna(0).astype("int64").reset_index()
+    years["excess_fen"] = years["spent_fen"] - years["allocated_fen"]
+    over = years[years["excess_fen"] > 0]
+    return over.assign(subject_id=over["township"] + "|" + over["program"])
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    paid, allocated = _payments(frames, as_of), _allocations(frames, as_of)
+    over = _excess(paid, allocated)
+    occurrences = pd.DataFrame({
+        "subject_id": over["subject_id"],
+        "period": "",
+        "amount_fen": over["excess_fen"].astype("Int64"),
+        "detail": (over["year"] + " 年 " + over["township"] + " " + program_text(
+            over["program"]) + " 成功支付 " + yuan_text(over["spent_fen"]) + " 元，同年拨付 "
+            + yuan_text(over["allocated_fen"]) + " 元，超支 " + yuan_text(over["excess_fen"])
+            + " 元"),
+    })
+    keys = over[KEY + ["subject_id"]]
+    tokens = pd.concat([
+        evidence_tokens(paid.merge(keys, on=KEY), PAYROLL_EVIDENCE + BANK_EVIDENCE),
+        evidence_tokens(allocated.merge(keys, on=KEY), ["evidence_event", "evidence_row"]),
+    ], ignore_index=True)
+    return collect(occurrences, tokens, RULE, amount_how="max")

@@ -1,0 +1,63 @@
+"""E06 一卡多户 — shared bank account.
+
+Rule: one bank account (the account on the bank line, as stored; empty never matches)
+receives successful payments (matched success, value date empty or ≤ as-of) for at
+least ``min_households`` (default 3) distinct households. Subject: the account; amount:
+everything paid into it; period: the first period paid; detail: each household's
+payments.
+
+Why it is a red flag: one card collecting for several households is the signature of a
+cadre or agent holding villagers' cards (代管存折) and drawing their benefits.
+
+Data: payroll, bank_return. Policy keys: ``min_households`` (int, default 3).
+
+Legitimate look-alikes (not flagged): two households on one account (e.g. an elderly
+parent's household paid into a child's card) — below the threshold.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reconciliation.common import Frames
+from reconciliation.payments import (
+    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, successful_payments,
+    text, yuan_text,
+)
+
+CODE = "E06"
+TITLE_ZH = "一卡多户"
+TITLE_EN = "shared bank account"
+SUBJECT_TYPE = "bank_account"
+SEVERITY = "high"
+DEFAULTS: dict = {"min_households": 3}
+RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+
+
+def _shared(frames: Frames, as_of: str, min_households: int) -> pd.DataFrame:
+    """Successful payments into accounts that serve too many households."""
+    paid = successful_payments(frames, as_of)
+    paid = paid.assign(subject_id=text(paid["account_bank"]))
+    paid = paid[paid["subject_id"] != ""]
+    pairs = paid[["subject_id", "household_id"]].drop_duplicates()
+    households = pairs["subject_id"].value_counts()
+    shared = households.index[households >= min_households]
+    return paid[paid["subject_id"].isin(shared)]
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    min_households = int(policy.get("min_households", DEFAULTS["min_households"]))
+    paid = _shared(frames, as_of, min_households)
+    per_household = paid.groupby(["subject_id", "household_id"], as_index=False).agg(
+        period=("period", "min"), last=("period", "max"), count=("paid_fen", "size"),
+        amount_fen=("paid_fen", "sum"),
+        holders=("holder_bank", lambda h: "、".join(sorted(set(text(h)) - {""}))))
+    occurrences = per_household.assign(
+        amount_fen=per_household["amount_fen"].astype("Int64"),
+        detail=("账户为户 " + per_household["household_id"] + " 入账 "
+                + per_household["count"].astype(str) + " 笔共 "
+                + yuan_text(per_household["amount_fen"]) + " 元（" + per_household["period"]
+                + " 至 " + per_household["last"] + "，户名 "
+                + per_household["holders"].replace("", "未填") + "）"))
+    tokens = evidence_tokens(paid, PAYROLL_EVIDENCE + BANK_EVIDENCE)
+    return collect(occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens, RULE)

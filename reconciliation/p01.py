@@ -1,0 +1,52 @@
+"""P01 未回盘 — payment not confirmed by bank.
+
+Rule: a payroll line whose period is ≤ the as-of month has no bank-return line at all
+for its ``batch_id:line_no``; bank lines with a value date after as-of do not count.
+
+Why it is a red flag: money the county ordered paid with no word from the bank may
+never have reached the household, or may have been paid outside the reconciled channel
+(cash, another account) where nobody can see who took it.
+
+Data: payroll, bank_return. Policy keys: none.
+
+Legitimate look-alikes (not flagged): a line whose bank line came back failed — that is
+P06's business; a payroll line for a period after the as-of month (not yet due).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reconciliation.common import Frames
+from reconciliation.payments import (
+    LINE_KEY, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, known_bank_lines, line_ids,
+    month_of, program_text, text, yuan_text,
+)
+
+CODE = "P01"
+TITLE_ZH = "未回盘"
+TITLE_EN = "payment not confirmed by bank"
+SUBJECT_TYPE = "payroll_line"
+SEVERITY = "medium"
+DEFAULTS: dict = {}
+RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    payroll = frames.payroll
+    due = payroll[text(payroll["period"]) <= month_of(as_of)]
+    answered = known_bank_lines(frames, as_of)[LINE_KEY].drop_duplicates()
+    joined = due.merge(answered, on=LINE_KEY, how="left", indicator=True)
+    missing = joined[joined["_merge"] == "left_only"]
+    subject = line_ids(missing)
+    occurrences = pd.DataFrame({
+        "subject_id": subject,
+        "period": text(missing["period"]),
+        "amount_fen": missing["amount_fen"].astype("Int64"),
+        "detail": (missing["period"] + " " + program_text(missing["program"]) + " 发放名册 "
+                   + subject + " 户 " + text(missing["household_id"]) + " 应发 "
+                   + yuan_text(missing["amount_fen"]) + " 元，截至 " + as_of
+                   + " 银行未回盘（无回盘记录）"),
+    })
+    tokens = evidence_tokens(missing.assign(subject_id=subject), PAYROLL_EVIDENCE)
+    return collect(occurrences, tokens, RULE)

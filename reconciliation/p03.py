@@ -1,0 +1,54 @@
+"""P03 金额不符 — amount differs.
+
+Rule: a matched successful bank line (value date empty or ≤ as-of) whose amount differs
+from the payroll line's; the amount at stake is the absolute difference.
+
+Why it is a red flag: the bank paid something other than what was approved: skimming
+(paid less than approved, the rest kept) or padding (paid more than approved).
+
+Data: payroll, bank_return. Policy keys: none.
+
+Legitimate look-alikes (not flagged): equal amounts written differently (``242`` vs
+``242.00``: both are 24200 fen once parsed); a failed line (nothing paid); a success
+line with no amount on the bank's side (nothing to compare).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reconciliation.common import Frames
+from reconciliation.payments import (
+    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, line_ids,
+    program_text, successful_payments, text, yuan_text,
+)
+
+CODE = "P03"
+TITLE_ZH = "金额不符"
+TITLE_EN = "amount differs"
+SUBJECT_TYPE = "payroll_line"
+SEVERITY = "high"
+DEFAULTS: dict = {}
+RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    paid = successful_payments(frames, as_of)
+    bank_fen = paid["amount_fen_bank"].astype("Int64")
+    differs = (bank_fen.notna() & (bank_fen != paid["amount_fen"])).fillna(False)
+    wrong = paid[differs.astype(bool)]
+    subject = line_ids(wrong)
+    bank_fen = wrong["amount_fen_bank"].astype("Int64")
+    difference = (bank_fen - wrong["amount_fen"].astype("Int64")).abs()
+    occurrences = pd.DataFrame({
+        "subject_id": subject,
+        "period": text(wrong["period"]),
+        "amount_fen": difference,
+        "detail": (text(wrong["period"]) + " " + program_text(wrong["program"]) + " "
+                   + subject + " 户 " + text(wrong["household_id"]) + " 名册金额 "
+                   + yuan_text(wrong["amount_fen"]) + " 元，银行实付 "
+                   + yuan_text(bank_fen) + " 元，相差 " + yuan_text(difference) + " 元"),
+    })
+    tokens = evidence_tokens(wrong.assign(subject_id=subject),
+                             PAYROLL_EVIDENCE + BANK_EVIDENCE)
+    return collect(occurrences, tokens, RULE)

@@ -1,0 +1,69 @@
+"""P05 重复发放 — paid twice.
+
+Rule: more than one successful payment (matched success, value date empty or ≤ as-of)
+for one (household, program, period). One finding per household, listing every such
+(program, period); the amount at stake is the payments beyond the first of each (first
+by value date, then batch and line), summed; the period is the earliest concerned.
+
+Why it is a red flag: the same month's benefit paid twice — a duplicated payroll line,
+a "reissue" of a payment that had in fact succeeded, or a ghost second batch.
+
+Data: payroll, bank_return. Policy keys: none.
+
+Legitimate look-alikes (not flagged): a failed line and its reissue (only one success);
+the same period paid under two different programs (e.g. dibao and disability subsidy).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reconciliation.common import Frames
+from reconciliation.payments import (
+    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, joined_runs,
+    line_ids, program_text, successful_payments, text, yuan_text,
+)
+
+CODE = "P05"
+TITLE_ZH = "重复发放"
+TITLE_EN = "paid twice"
+SUBJECT_TYPE = "household"
+SEVERITY = "high"
+DEFAULTS: dict = {}
+RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+GROUP = ["household_id", "program", "period"]
+UNDATED_LAST = "9999-99-99"  # an undated success sorts after every dated one
+
+
+def _repeated(frames: Frames, as_of: str) -> pd.DataFrame:
+    """Successful payments of groups with more than one, in payment order."""
+    paid = successful_payments(frames, as_of)
+    paid = paid[paid.duplicated(GROUP, keep=False)].copy()
+    paid["order_date"] = text(paid["value_date"]).replace("", UNDATED_LAST)
+    paid = paid.sort_values(GROUP + ["order_date", "batch_id", "line_no"], kind="stable")
+    paid["group"] = (text(paid["household_id"]) + "|" + text(paid["program"]) + "|"
+                     + text(paid["period"]))
+    return paid
+
+
+def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
+    paid = _repeated(frames, as_of)
+    item = (line_ids(paid) + " " + yuan_text(paid["paid_fen"]) + " 元（入账 "
+            + text(paid["value_date"]).replace("", "日期未填") + "）")
+    items = joined_runs(paid["group"].to_numpy(dtype=object), item.to_numpy(dtype=object), "、")
+    groups = paid.groupby("group", sort=True).agg(
+        household_id=("household_id", "first"), program=("program", "first"),
+        period=("period", "first"), count=("paid_fen", "size"),
+        total_fen=("paid_fen", "sum"), first_fen=("paid_fen", "first"))
+    extra_fen = (groups["total_fen"] - groups["first_fen"]).astype("Int64")
+    occurrences = pd.DataFrame({
+        "subject_id": text(groups["household_id"]),
+        "period": text(groups["period"]),
+        "amount_fen": extra_fen,
+        "detail": (text(groups["period"]) + " " + program_text(groups["program"])
+                   + " 成功支付 " + groups["count"].astype(str) + " 笔：" + items.reindex(
+                       groups.index) + "，首笔之外多付 " + yuan_text(extra_fen) + " 元"),
+    })
+    tokens = evidence_tokens(paid.assign(subject_id=text(paid["household_id"])),
+                             PAYROLL_EVIDENCE + BANK_EVIDENCE)
+    return collect(occurrences, tokens, RULE)
