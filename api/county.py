@@ -588,7 +588,7 @@ class _County:
         totals: dict[tuple[str, str], int] = defaultdict(int)
         for line in self.lines:
             bank = line.bank
-            if bank and bank.status == "success" and bank.value_date <= _iso(self.as_of):
+            if bank and bank.status == "success":
                 totals[(line.township, line.program)] += bank.amount_fen
         return totals
 
@@ -628,10 +628,8 @@ class _County:
         first_fen = allocated_fen * 6 // 10 // 100_000 * 100_000
         self.allocate(*pair, first_fen, self.day(1, 8))
         self.allocate(*pair, allocated_fen - first_fen, self.day(2, 10))
-        self.allocate(*pair, spent_fen, self.as_of + dt.timedelta(days=5))  # not yet a fact
         self.found("B01", "|".join(pair), f"paid {format_fen(spent_fen)}, allocated "
-                   f"{format_fen(spent_fen - short_fen)} by as-of (the next allocation comes "
-                   "after as-of)")
+                   f"{format_fen(spent_fen - short_fen)} for the year")
 
     def make_budgets(self) -> None:
         totals: dict[str, int] = defaultdict(int)

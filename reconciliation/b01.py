@@ -21,7 +21,7 @@ import pandas as pd
 
 from reconciliation.common import Frames
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, dated_by, evidence_tokens,
+    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens,
     program_text, successful_payments, text, yuan_text,
 )
 
@@ -39,14 +39,13 @@ def _payments(frames: Frames, as_of: str) -> pd.DataFrame:
     paid = successful_payments(frames, as_of)
     dates = text(paid["value_date"])
     year = dates.str[:4].where(dates != "", text(paid["period"]).str[:4])
-    paid = paid.assign(year=year, township=text(paid["township"]))
-    return paid[paid["year"] <= as_of[:4]]
+    return paid.assign(year=year, township=text(paid["township"]))
 
 
 def _allocations(frames: Frames, as_of: str) -> pd.DataFrame:
     allocations = frames.allocations
     dates = text(allocations["date"])
-    known = allocations[dated_by(dates, as_of) & (dates != "")]
+    known = allocations[dates != ""]
     return known.assign(year=text(known["date"]).str[:4], township=text(known["township"]))
 
 

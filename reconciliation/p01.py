@@ -20,7 +20,7 @@ import pandas as pd
 from reconciliation.common import Frames
 from reconciliation.payments import (
     LINE_KEY, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, known_bank_lines, line_ids,
-    month_of, program_text, text, yuan_text,
+    program_text, text, yuan_text,
 )
 
 CODE = "P01"
@@ -34,7 +34,7 @@ RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     payroll = frames.payroll
-    due = payroll[text(payroll["period"]) <= month_of(as_of)]
+    due = payroll
     answered = known_bank_lines(frames, as_of)[LINE_KEY].drop_duplicates()
     joined = due.merge(answered, on=LINE_KEY, how="left", indicator=True)
     missing = joined[joined["_merge"] == "left_only"]

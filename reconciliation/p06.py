@@ -20,7 +20,8 @@ import pandas as pd
 
 from reconciliation.common import Frames
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, failed_of, line_ids,
+    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, dated_by, evidence_tokens, failed_of,
+    line_ids,
     matched_lines, program_text, successful_of, text, yuan_text,
 )
 
@@ -34,11 +35,12 @@ RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
 GROUP = ["household_id", "program", "period"]
 
 
-def _success_dates(matched: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+def _success_dates(matched: pd.DataFrame, keys: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """Per (household, program, period) of ``keys``: the latest dated success as an
     integer YYYYMMDD (-1: none dated) and whether any success is undated — enough to
     answer "a success on or after date d?" without a cross join of lines."""
     paid = successful_of(matched).merge(keys, on=GROUP)
+    paid = paid[dated_by(paid["value_date"], as_of)]  # "by the as-of date"
     dates = text(paid["value_date"])
     dated = dates.str.replace("-", "", regex=False).where(dates != "", "-1").astype("int64")
     return paid.assign(undated=dates == "", dated=dated).groupby(
@@ -48,8 +50,9 @@ def _success_dates(matched: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
 def _unresolved(frames: Frames, as_of: str) -> pd.DataFrame:
     matched = matched_lines(frames, as_of)
     failed = failed_of(matched)
+    failed = failed[dated_by(failed["value_date"], as_of)]  # a failure known by as-of
     keys = failed[GROUP].drop_duplicates()
-    joined = failed.merge(_success_dates(matched, keys), on=GROUP, how="left")
+    joined = failed.merge(_success_dates(matched, keys, as_of), on=GROUP, how="left")
     failed_on = text(joined["value_date"])
     failed_int = failed_on.str.replace("-", "", regex=False).where(failed_on != "", "0")
     latest = joined["latest"].astype("Int64").fillna(-1).astype("int64")

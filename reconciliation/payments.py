@@ -148,21 +148,21 @@ def dated_by(dates: pd.Series, as_of: str) -> pd.Series:
 
 
 def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Bank-return lines that are facts by as-of (value date empty or ≤ as-of)."""
-    bank = frames.bank_return
-    return bank[dated_by(bank["value_date"], as_of)]
+    """Every bank-return line on record. The contract words payments without an as-of
+    bound (only P06 says "by the as-of date"), so a payment value-dated after as-of is
+    still a payment; ``as_of`` stays in the signature for the rules that do bound it."""
+    return frames.bank_return
 
 
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Payroll lines joined to their bank lines (same batch_id and line_no), bank lines
-    dated after as-of left out. Payroll columns keep their names; the bank's colliding
+    """Payroll lines joined to their bank lines (same batch_id and line_no). Payroll columns keep their names; the bank's colliding
     columns are renamed per ``BANK_RENAMES`` (status, fail_reason, value_date as is)."""
     bank = known_bank_lines(frames, as_of).rename(columns=BANK_RENAMES)
     return frames.payroll.merge(bank, on=LINE_KEY, how="inner")
 
 
 def successful_payments(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Matched bank lines with status success and value date empty or ≤ as-of."""
+    """Matched bank lines with status success."""
     return successful_of(matched_lines(frames, as_of))
 
 
@@ -177,7 +177,7 @@ def successful_of(matched: pd.DataFrame) -> pd.DataFrame:
 
 
 def failed_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Matched bank lines with status failed and value date empty or ≤ as-of."""
+    """Matched bank lines with status failed."""
     return failed_of(matched_lines(frames, as_of))
 
 

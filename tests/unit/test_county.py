@@ -142,7 +142,7 @@ class Reference:
         self.t, self.as_of, self.found = t, as_of, set()
         self.households = {h["household_id"]: h for h in t["households"]}
         self.payroll = {(p["batch_id"], p["line_no"]): p for p in t["payroll"]}
-        self.bank = by_date(t["bank_return"], as_of, "value_date")
+        self.bank = t["bank_return"]  # payments are not bounded by as-of (only P06 is)
         self.payments = [(self.payroll[key], b) for b in self.bank
                          if b["status"] == "success" and (key := (b["batch_id"], b["line_no"]))
                          in self.payroll]
@@ -159,7 +159,7 @@ class Reference:
     def rule_p01_to_p04(self) -> None:
         bank_keys = {(b["batch_id"], b["line_no"]) for b in self.bank}
         for key, p in self.payroll.items():
-            if p["period"] <= self.as_of[:7] and key not in bank_keys:
+            if key not in bank_keys:
                 self.flag("P01", ":".join(key))
         for b in self.bank:
             key = (b["batch_id"], b["line_no"])
@@ -183,10 +183,11 @@ class Reference:
         for (household_id, _, _), dates in paid.items():
             if len(dates) > 1:
                 self.flag("P05", household_id)
-        for b in self.bank:
+        for b in by_date(self.bank, self.as_of, "value_date"):
             p = self.payroll.get((b["batch_id"], b["line_no"]))
             if b["status"] == "failed" and p is not None:
-                later = paid.get((p["household_id"], p["program"], p["period"]), [])
+                later = [d for d in paid.get((p["household_id"], p["program"], p["period"]), [])
+                         if d <= self.as_of]
                 if not any(d >= b["value_date"] for d in later):
                     self.flag("P06", f"{b['batch_id']}:{b['line_no']}")
 
@@ -194,7 +195,7 @@ class Reference:
         spent, allocated = defaultdict(int), defaultdict(int)
         for p, b in self.payments:
             spent[(b["value_date"][:4], p["township"], p["program"])] += b["amount"]
-        for a in by_date(self.t["allocations"], self.as_of):
+        for a in self.t["allocations"]:
             allocated[(a["date"][:4], a["township"], a["program"])] += a["amount"]
         for (year, township, program), fen in spent.items():
             if fen > allocated[(year, township, program)]:

@@ -99,11 +99,11 @@ def test_collect_merges_occurrences_into_one_finding_per_subject():
     assert (found["title"] == "测试 test").all()
 
 
-def test_a_success_dated_after_as_of_is_not_a_payment_yet():
+def test_a_success_value_dated_after_as_of_is_still_a_payment():
+    # the contract bounds payments by as-of only in P06 ("by the as-of date")
     frames = frames_from_rows(payroll=[pay("B1", "1")],
                               bank_return=[bank("B1", "1", value_date="2025-07-01")])
-    assert successful_payments(frames, AS_OF).empty
-    assert len(successful_payments(frames, "2025-07-01")) == 1
+    assert len(successful_payments(frames, AS_OF)) == 1
 
 
 # ------------------------------------------------------------------ P01
@@ -125,15 +125,15 @@ def test_payroll_line_whose_bank_line_failed_is_not_p01():
     assert found.empty
 
 
-def test_bank_line_dated_after_as_of_does_not_answer_p01():
+def test_bank_line_value_dated_after_as_of_still_answers_p01():
     found = run(p01, payroll=[pay("B1", "1")],
                 bank_return=[bank("B1", "1", value_date="2025-07-02")])
-    assert list(found["subject_id"]) == ["B1:1"]
-
-
-def test_payroll_line_for_a_period_after_the_as_of_month_is_not_yet_p01():
-    found = run(p01, payroll=[pay("B1", "1", period="2025-07")])
     assert found.empty
+
+
+def test_payroll_line_of_a_later_period_without_bank_line_is_p01_too():
+    found = run(p01, payroll=[pay("B1", "1", period="2025-07")])
+    assert list(found["subject_id"]) == ["B1:1"]
 
 
 # ------------------------------------------------------------------ P02
@@ -317,10 +317,11 @@ def test_spending_exactly_equal_to_allocations_is_not_b01():
     assert found.empty
 
 
-def test_allocation_dated_after_as_of_does_not_cover_b01_spending():
+def test_allocation_later_in_the_same_year_covers_b01_spending():
+    # B01 compares a year's payments with that year's allocations, whatever the as-of
     found = run(b01, payroll=[pay("B1", "1")], bank_return=[bank("B1", "1")],
                 allocations=[allocation("A1", 24200, date="2025-07-01")])
-    assert list(found["amount_fen"]) == [24200]
+    assert found.empty
 
 
 def test_failed_payments_are_not_spending_for_b01():
