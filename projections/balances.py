@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from projections.tables import Frames
 
 BY_CHOICES = ("township", "program", "household")
 

@@ -14,7 +14,7 @@ import datetime as dt
 import pandas as pd
 
 from projections.balances import confirmed_payments
-from reconciliation.common import Frames
+from projections.tables import Frames
 
 TOTAL_SOURCE = "合计"
 SPENDING_TARGET = 0.92  # seeds: 衔接资金 spending progress ≥ 92 %
