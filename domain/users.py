@@ -1,0 +1,209 @@
+"""Users of the HTTP API, their bearer tokens, and the log of inspectors' reads.
+
+A ``User`` is added with a role and, for township staff, a township (their jurisdiction);
+adding the same name again changes role or township and issues one more token. A token is
+never stored: only its SHA-256 hash, on the user (to revoke every token of a person) and
+as a ``Token`` aggregate whose id derives from the hash, so authenticating a request is
+one lookup by id, then a constant-time comparison of the hashes.
+
+``PersonalDataRead`` is one aggregate per read (new id each time), so concurrent reads
+never contend for one aggregate's version; the log is read back through the
+notification log by topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import Conflict, DomainError, NotFound
+
+ROLES: tuple[str, ...] = ("clerk", "approver", "finance", "inspector", "admin")
+NAME_CHARS_MAX = 64
+TOWNSHIP_CHARS_MAX = 64
+NOTIFICATION_PAGE_SIZE = 1_000
+USER_NAMESPACE = uuid5(NAMESPACE_URL, "https://aidledger.example/users")
+
+
+def token_hash(token: str) -> str:
+    """Hex SHA-256 of a bearer token: what the store keeps instead of the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def clean_name(text: str, what: str, chars_max: int) -> str:
+    """NFKC, stripped, printable, not empty: names are compared as keys."""
+    name = unicodedata.normalize("NFKC", text).strip()
+    if not name:
+        raise DomainError(f"{what} is empty")
+    if len(name) > chars_max:
+        raise DomainError(f"{what} is longer than {chars_max} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Cn") for c in name):
+        raise DomainError(f"{what} contains control characters")
+    return name
+
+
+class User(Aggregate):
+    """A person who may call the API; ``token_hashes`` are the live tokens' hashes."""
+
+    @staticmethod
+    def create_id(name: str, **_: Any) -> UUID:  # type: ignore[override]
+        return uuid5(USER_NAMESPACE, f"user\x1f{name}")
+
+    @event("Added")
+    def __init__(self, name: str, role: str, township: str, actor: str) -> None:
+        check_role(role)
+        self.name = name
+        self.role = role
+        self.township = township
+        self.added_by = actor
+        self.token_hashes: list[str] = []
+
+    def change_role(self, role: str, township: str, actor: str) -> None:
+        check_role(role)
+        if (role, township) != (self.role, self.township):
+            self._change_role(role=role, township=township, actor=actor)
+
+    @event("RoleChanged")
+    def _change_role(self, role: str, township: str, actor: str) -> None:
+        self.role = role
+        self.township = township
+
+    @event("TokenIssued")
+    def issue_token(self, token_hash: str, actor: str) -> None:
+        self.token_hashes.append(token_hash)
+
+    @event("TokenRevoked")
+    def revoke_token(self, token_hash: str, actor: str) -> None:
+        self.token_hashes.remove(token_hash)
+
+
+class Token(Aggregate):
+    """One issued token, found by its hash: who it belongs to and whether it still works."""
+
+    @staticmethod
+    def create_id(token_hash: str, **_: Any) -> UUID:  # type: ignore[override]
+        return uuid5(USER_NAMESPACE, f"token\x1f{token_hash}")
+
+    @event("Issued")
+    def __init__(self, token_hash: str, user_name: str, actor: str) -> None:
+        self.token_hash = token_hash
+        self.user_name = user_name
+        self.revoked = False
+
+    @event("Revoked")
+    def revoke(self, actor: str) -> None:
+        self.revoked = True
+
+
+class PersonalDataRead(Aggregate):
+    """An inspector read a household's personal data (statement or history)."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:  # type: ignore[override]
+        return uuid4()
+
+    @event("Recorded")
+    def __init__(self, reader: str, role: str, subject_type: str, subject_id: str,
+                 what: str) -> None:
+        self.reader = reader
+        self.role = role
+        self.subject_type = subject_type
+        self.subject_id = subject_id
+        self.what = what
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise DomainError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+
+
+def add_user(app: Application, *, name: str, role: str, township: str, actor: str,
+             new_token_hash: str) -> User:
+    """Add the user (or change their role/township) and issue a token, in one save."""
+    name = clean_name(name, "user name", NAME_CHARS_MAX)
+    township = clean_name(township, "township", TOWNSHIP_CHARS_MAX) if township else ""
+    try:
+        user: User = app.repository.get(User.create_id(name))
+    except AggregateNotFoundError:
+        user = User(name=name, role=role, township=township, actor=actor)
+    else:
+        user.change_role(role, township, actor)
+    user.issue_token(token_hash=new_token_hash, actor=actor)
+    token = Token(token_hash=new_token_hash, user_name=name, actor=actor)
+    _save(app, user, token)
+    return user
+
+
+def revoke_user(app: Application, name: str, actor: str) -> int:
+    """Revoke every live token of the user; how many were revoked."""
+    user = get_user(app, name)
+    tokens: list[Token] = [app.repository.get(Token.create_id(h)) for h in user.token_hashes]
+    for token in tokens:
+        user.revoke_token(token_hash=token.token_hash, actor=actor)
+        token.revoke(actor=actor)
+    if tokens:
+        _save(app, user, *tokens)
+    return len(tokens)
+
+
+def get_user(app: Application, name: str) -> User:
+    try:
+        return app.repository.get(User.create_id(name))  # type: ignore[no-any-return]
+    except AggregateNotFoundError:
+        raise NotFound(f"no user {name!r}") from None
+
+
+def authenticate(app: Application, presented_hash: str) -> User | None:
+    """The user a live token belongs to, or None: unknown, revoked, or user gone."""
+    try:
+        token: Token = app.repository.get(Token.create_id(presented_hash))
+    except AggregateNotFoundError:
+        return None
+    if token.revoked or not hmac.compare_digest(token.token_hash, presented_hash):
+        return None
+    user = get_user(app, token.user_name)
+    return user if presented_hash in user.token_hashes else None
+
+
+def record_read(app: Application, *, reader: str, role: str, subject_type: str,
+                subject_id: str, what: str) -> None:
+    _save(app, PersonalDataRead(reader=reader, role=role, subject_type=subject_type,
+                                subject_id=subject_id, what=what))
+
+
+def ids_with_event(app: Application, event_class: type) -> list[UUID]:
+    """Ids of the aggregates that have an event of this class, in recording order."""
+    topic = f"{event_class.__module__}:{event_class.__qualname__}"
+    ids: list[UUID] = []
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start, NOTIFICATION_PAGE_SIZE, topics=[topic])
+        if not page:
+            return ids
+        ids.extend(n.originator_id for n in page)  # type: ignore[misc]
+        start = page[-1].id + 1
+
+
+def users(app: Application) -> list[User]:
+    event_class = User.Added  # type: ignore[attr-defined]
+    return [app.repository.get(i) for i in ids_with_event(app, event_class)]
+
+
+def read_ids(app: Application) -> list[UUID]:
+    """Ids of every recorded personal-data read, oldest first."""
+    return ids_with_event(app, PersonalDataRead.Recorded)  # type: ignore[attr-defined]
+
+
+def _save(app: Application, *aggregates: Any) -> None:
+    try:
+        app.save(*aggregates)
+    except IntegrityError as error:
+        raise Conflict("someone else changed the same user at the same time; "
+                       "nothing was written, try again") from error
