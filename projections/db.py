@@ -69,7 +69,9 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        self._conn.execute("BEGIN" if self.backend == "sqlite" else "BEGIN")
+        # IMMEDIATE takes SQLite's write lock up front, so what a transaction reads
+        # (a tracking position) cannot change under it before it writes.
+        self._conn.execute("BEGIN IMMEDIATE" if self.backend == "sqlite" else "BEGIN")
         self._depth = 1
         try:
             yield self
@@ -80,6 +82,13 @@ class Database:
             self._conn.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def lock(self, name: str) -> None:
+        """Serialise writers of one read model until the transaction ends (PostgreSQL:
+        an advisory lock; SQLite: the transaction already holds the write lock)."""
+        assert self._depth, "lock() only inside transaction()"
+        if self.backend == "postgres":
+            self.query("SELECT pg_advisory_xact_lock(hashtext(?))", [name])
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._conn.execute(self._sql(sql), tuple(params))

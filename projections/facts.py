@@ -29,6 +29,7 @@ from domain.records import Record
 from projections.db import Database
 
 NAME = "facts"
+LOCK_NAME = "aidledger.projection.facts"
 PAGE_SIZE_MAX = 2_000
 RECORD_TOPICS = (f"{Record.__module__}:{Record.__qualname__}.Recorded",
                  f"{Record.__module__}:{Record.__qualname__}.Corrected")
@@ -50,6 +51,7 @@ SCHEMA = (
 
 def ensure_schema(db: Database) -> None:
     with db.transaction():
+        db.lock(LOCK_NAME)  # concurrent CREATE IF NOT EXISTS can collide on PostgreSQL
         for statement in SCHEMA:
             db.execute(statement)
 
@@ -61,7 +63,8 @@ def position(db: Database, name: str = NAME) -> int:
 
 def moment_text(moment: dt.datetime) -> str:
     """Fixed-width UTC text, so moments compare correctly as strings in SQL."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(dt.UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y is unpadded < 1000
 
 
 def _json_default(value: Any) -> str:
@@ -123,6 +126,9 @@ def catch_up(
         if not page:
             break
         with db.transaction():
+            db.lock(LOCK_NAME)
+            if position(db) + 1 != start:
+                continue  # another projector took this page meanwhile: read on from its end
             _apply_page(ledger, db, page)
             _set_position(db, page[-1].id)
         done += len(page)
