@@ -16,8 +16,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from api.routers import adjustments, admin, assets, findings, funds, households, imports
+from api.routers import public, workbench
 from api.routers.deps import AppState, NotAuthenticated, roles_of
 from api.schemas import ErrorOut
 from api.wiring import Store
@@ -100,6 +102,9 @@ def create_app(url: str) -> FastAPI:
     for module in (admin, households, funds, adjustments, assets, findings, imports):
         describe_roles(module.router)
         app.include_router(module.router)
+    app.include_router(public.router)  # HTML pages, left out of the OpenAPI document
+    app.include_router(workbench.router)
+    app.mount("/static", StaticFiles(directory=public.STATIC_DIR), name="static")
     return app
 
 

@@ -122,3 +122,70 @@ def api(tmp_path: Path) -> Iterator[Api]:
 def api_on_each_store(store_url: str, tmp_path: Path) -> Iterator[Api]:
     """The API once on SQLite and once on PostgreSQL."""
     yield from running_api(store_url, tmp_path)
+
+
+# -- a county with a village big enough to publish, and findings (public pages, workbench)
+BIG_VILLAGE = ("城关镇", "东门村")
+BIG_VILLAGE_HOUSEHOLDS = 12  # above the small-cell minimum (10): its months are published
+SURNAMES = "赵钱孙周吴郑冯陈褚卫蒋沈"
+EXEMPT_HOUSEHOLD = "H112"
+DEATHS = """id_number,name,date_of_death
+430621199002022345,王小红,2024-12-15
+"""
+
+
+def _id_number(serial: int) -> str:
+    from domain.ids import check_char
+
+    first17 = f"43062119850101{serial:03d}"
+    return first17 + check_char(first17)
+
+
+def write_big_village(directory: Path) -> Path:
+    """Twelve dibao households in 东门村, paid in January (batch B2) and February (B3);
+    one of them disclosure-exempt; and a death record for H003's head (an E01 finding)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    township, village = BIG_VILLAGE
+    households = ["户编号,乡镇(街道),村(社区),户主姓名,户主身份证号,家庭人口,银行账号,开户人,不予公示"]
+    enrolments = ["household_id,program,monthly_amount,start_period,exit_period,gradual_exit_until"]
+    payroll = ["批次号,序号,救助类别,发放年月,乡镇(街道),户编号,收款人,收款人身份证号,银行账号,金额"]
+    bank = ["批次号,序号,户名,账号,金额,状态,失败原因,入账日期"]
+    for n in range(1, BIG_VILLAGE_HOUSEHOLDS + 1):
+        hid, name = f"H1{n:02d}", f"{SURNAMES[n - 1]}建国"
+        id_number, account = _id_number(n), f"62170000000001{n:05d}"
+        exempt = "是" if hid == EXEMPT_HOUSEHOLD else ""
+        households.append(f"{hid},{township},{village},{name},{id_number},{1 + n % 4},"
+                          f"{account},{name},{exempt}")
+        enrolments.append(f"{hid},dibao,300.00,2025-01,,")
+        for batch, period, day in (("B2", "2025-01", "2025-01-21"),
+                                   ("B3", "2025-02", "2025-02-20")):
+            payroll.append(f"{batch},{n},dibao,{period},{township},{hid},{name},{id_number},"
+                           f"{account},300.00")
+            bank.append(f"{batch},{n},{name},{account},300.00,成功,,{day}")
+    files = {"households_big.csv": households, "enrolments_big.csv": enrolments,
+             "payroll_big.csv": payroll, "bank_return_big.csv": bank}
+    for name, lines in files.items():
+        (directory / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (directory / "deaths.csv").write_text(DEATHS, encoding="utf-8")
+    return directory
+
+
+def seed_public_county(store: Store, directory: Path) -> dict[str, str]:
+    """The sample county, the big village, and findings of a real reconciliation."""
+    from api.reconcile import reconcile_store
+
+    tokens = seed_county(store, directory / "county")
+    load_directory(store, write_big_village(directory / "big_village"), actor="seed")
+    reconcile_store(store, as_of="2025-03-31", out=directory / "findings.csv",
+                    policy_path=None, xlsx=None, actor="seed")
+    return tokens
+
+
+@pytest.fixture
+def county_site(tmp_path: Path) -> Iterator[Api]:
+    """The app (API, public pages, workbench) over the county with findings."""
+    app = create_app(f"sqlite:///{tmp_path / 'site.db'}")
+    with TestClient(app) as client:
+        store: Store = app.state.aidledger.store
+        tokens = seed_public_county(store, tmp_path)
+        yield Api(client=client, store=store, tokens=tokens)
