@@ -15,6 +15,18 @@ from pathlib import Path
 from domain.errors import DomainError, RejectedFile
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_TAMPERED = 0, 1, 2, 3
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import PersistenceError
+
+    return (psycopg.Error, sqlite3.Error, PersistenceError)
+
+
+STORE_ERRORS = _store_errors()
 PROBLEMS_PRINTED_MAX = 200
 
 
@@ -54,12 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("load", help="import every contract file found in DIR")
     p.add_argument("directory", metavar="DIR", type=Path)
+    p.add_argument("--counties", metavar="FILE", type=Path,
+                   help="county registry (TOML); DIR holds one subfolder per county code")
 
     p = sub.add_parser("reconcile", help="run every finding check, write findings CSV")
     p.add_argument("--as-of", required=True, type=_date)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--policy", type=Path)
     p.add_argument("--xlsx", type=Path, help="also write an Excel workbook")
+    p.add_argument("--counties", metavar="FILE", type=Path,
+                   help="county registry (TOML): every county plus cross-county checks")
+    p.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
+    p.add_argument("--scheduler", metavar="URL",
+                   help="Dask scheduler tcp://host:8786 (default: a local cluster)")
 
     p = sub.add_parser("disclose", help="public disclosure files for a period")
     p.add_argument("--period", required=True, type=_period)
@@ -73,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--known-at", type=_moment)
     b.add_argument("--out", required=True, type=Path)
     b.add_argument("--xlsx", type=Path, help="also write an Excel workbook, Chinese headers")
+    b.add_argument("--counties", metavar="FILE", type=Path,
+                   help="county registry (TOML): one table, leading county column")
     g = rsub.add_parser("registers", help="township spending, reserve funds, fund execution, "
                         "asset list (CSV each + one XLSX)")
     g.add_argument("--as-of", required=True, type=_date)
@@ -144,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except STORE_ERRORS as error:  # the store failed mid-way: every file is whole or absent
+        print(f"error: the store failed: {type(error).__name__}: {error}".rstrip(),
+              file=sys.stderr)
+        print("every file is recorded whole or not at all; run the command again",
+              file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted; every file is loaded whole or not at all", file=sys.stderr)

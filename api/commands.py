@@ -39,13 +39,25 @@ def _safe_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> None:
     """Plain UTF-8 (programs read contract CSVs; people get --xlsx), money as '1234.50'."""
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.copy()
-    for column in money:
-        if column in out.columns:
+    for column in out.columns:
+        if column in money:
             out[column] = ["" if pd.isna(v) else format_fen(v) for v in out[column]]
+        else:
+            out[column] = [neutralise(v) for v in out[column]]
     out.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL,
                lineterminator="\n")
 
@@ -54,6 +66,10 @@ def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> N
 def cmd_load(args: argparse.Namespace) -> int:
     from api.loader import load_directory
 
+    if getattr(args, "counties", None):
+        from api.counties import load_counties
+
+        return load_counties(args)
     with open_store(args) as store:
         report = load_directory(store, args.directory, actor=CLI_ACTOR)
     print(f"loaded {args.directory}")
@@ -67,6 +83,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from projections import balances, facts
     from projections.frames import load_frames
 
+    if getattr(args, "counties", None):  # report balances --counties FILE
+        from api.counties import report_counties
+
+        return report_counties(args)
     with open_store(args) as store:
         facts.catch_up(store.ledger, store.db)
         frames = load_frames(store.db, known_at=args.known_at)
@@ -115,6 +135,11 @@ def _report_household(frames, args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from api.reconcile import reconcile_store
 
+    if (getattr(args, "counties", None) or getattr(args, "scheduler", None)
+            or getattr(args, "engine", "pandas") == "dask"):
+        from api.counties import reconcile_counties
+
+        return reconcile_counties(args)
     with open_store(args) as store:
         lines = reconcile_store(store, as_of=args.as_of, out=args.out,
                                 policy_path=args.policy, xlsx=args.xlsx, actor=CLI_ACTOR)

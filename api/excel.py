@@ -35,8 +35,7 @@ def write_balances_xlsx(table: pd.DataFrame, by: str, path: Path) -> None:
         cell.font = Font(bold=True)
     for record in table.to_dict("records"):
         record["program_zh"] = PROGRAMS.get(record.get("program", ""), "")
-        sheet.append([float(from_fen(record[c])) if c in money else record[c]
-                      for c in columns])
+        _append_text_safe(sheet, [_cell(record[c], c in money) for c in columns])
     for index, name in enumerate(columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 18
@@ -80,7 +79,7 @@ def write_registers_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for record in table.to_dict("records"):
-            sheet.append([_cell(record[c], c in REGISTER_MONEY) for c in columns])
+            _append_text_safe(sheet, [_cell(record[c], c in REGISTER_MONEY) for c in columns])
         for index, column in enumerate(columns, start=1):
             sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 16
             if column in REGISTER_MONEY:
@@ -95,6 +94,13 @@ def _cell(value: object, money: bool) -> object:
         return None
     if money:
         return float(from_fen(int(value)))  # type: ignore[arg-type]
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
     return value.item() if hasattr(value, "item") else value
+
+
+def _append_text_safe(sheet: object, values: list[object]) -> None:
+    """Append a row; text that openpyxl would store as a formula ('=…') stays text, exactly
+    as written, so opening the workbook never runs it."""
+    sheet.append(values)  # type: ignore[attr-defined]
+    for cell in sheet[sheet.max_row]:  # type: ignore[index]
+        if cell.data_type == "f":
+            cell.data_type = "s"

@@ -12,6 +12,11 @@ from projections.db import Database, StoreConfig
 
 DEFAULT_DB_URL = "sqlite:///aidledger.db"
 POOL_SIZE = 5
+# eventsourcing's PostgreSQL factory with a recorder that appends large writes by COPY.
+POSTGRES_FACTORY_TOPIC = "projections.bulk_recorder:BulkPostgresFactory"
+CIPHER_KEY_VARIABLE = "AIDLEDGER_CIPHER_KEY"
+OPEN_LOCK = "aidledger.store.open"
+CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
 
 
 def db_url(cli_value: str | None) -> str:
@@ -39,11 +44,23 @@ def parse_db_url(url: str) -> StoreConfig:
 
 
 def ledger_env(config: StoreConfig) -> dict[str, str]:
+    return {**_persistence_env(config), **cipher_env()}
+
+
+def cipher_env() -> dict[str, str]:
+    """Encrypt stored events (AES-GCM) when AIDLEDGER_CIPHER_KEY holds a base64 key of 16,
+    24 or 32 bytes: ID numbers and accounts are then unreadable in the database and its
+    backups. Needs the pycryptodome package. See docs/security.md (key rotation)."""
+    key = os.environ.get(CIPHER_KEY_VARIABLE, "").strip()
+    return {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key} if key else {}
+
+
+def _persistence_env(config: StoreConfig) -> dict[str, str]:
     if config.backend == "sqlite":
         Path(config.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": config.sqlite_path, "SQLITE_LOCK_TIMEOUT": "60"}
-    env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": config.dbname,
+    env = {"PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC, "POSTGRES_DBNAME": config.dbname,
            "POSTGRES_HOST": config.host, "POSTGRES_PORT": config.port,
            "POSTGRES_USER": config.user or "postgres",
            "POSTGRES_PASSWORD": config.password, "POSTGRES_POOL_SIZE": str(POOL_SIZE),
@@ -59,8 +76,26 @@ class Store:
 
     def __init__(self, url: str):
         self.config = parse_db_url(url)
+        if self.config.backend == "sqlite":
+            Path(self.config.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.config)  # creates the schema on PostgreSQL first
-        self.ledger = Ledger(env=ledger_env(self.config))
+        with self.db.session_lock(OPEN_LOCK):  # two first opens would race on CREATE TABLE
+            self.ledger = Ledger(env=ledger_env(self.config))
+        self._check_readable()
+
+    def _check_readable(self) -> None:
+        """Decode the first event: a wrong or missing cipher key fails here, clearly."""
+        first = self.ledger.recorder.select_notifications(1, 1)
+        if not first:
+            return
+        try:
+            self.ledger.mapper.to_domain_event(first[0])
+        except Exception as error:  # noqa: BLE001 - any decode failure means the same thing
+            self.close()
+            raise DomainError(
+                f"cannot read the stored events ({type(error).__name__}): the store is "
+                f"encrypted with another key, or {CIPHER_KEY_VARIABLE} is missing or "
+                f"wrong") from error
 
     def close(self) -> None:
         self.ledger.close()

@@ -83,6 +83,19 @@ class Database:
         finally:
             self._depth = 0
 
+    @contextmanager
+    def session_lock(self, name: str) -> Iterator[None]:
+        """Hold a lock across statements run by other connections (PostgreSQL advisory
+        session lock; SQLite needs none: its file lock serialises schema creation)."""
+        if self.backend != "postgres":
+            yield
+            return
+        self.query("SELECT pg_advisory_lock(hashtext(?))", [name])
+        try:
+            yield
+        finally:
+            self.query("SELECT pg_advisory_unlock(hashtext(?))", [name])
+
     def lock(self, name: str) -> None:
         """Serialise writers of one read model until the transaction ends (PostgreSQL:
         an advisory lock; SQLite: the transaction already holds the write lock)."""

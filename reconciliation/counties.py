@@ -161,7 +161,10 @@ def _with_code(values: pd.Series, code: str) -> pd.Series:
 
 def county_of(ids: pd.Series) -> pd.Series:
     """The county code in front of prefixed ids ('' where there is none)."""
-    parts = text(ids).str.partition(SEPARATOR)
+    plain = text(ids)
+    if plain.empty:
+        return plain
+    parts = plain.str.partition(SEPARATOR)
     return parts[0].where(parts[1] == SEPARATOR, "")
 
 
@@ -200,8 +203,8 @@ def across_counties(findings: pd.DataFrame) -> pd.Series:
 def with_cross(local: pd.DataFrame, cross: pd.DataFrame) -> pd.DataFrame:
     """Local findings, each replaced by the cross-county finding of the same subject
     (which was computed over every county's rows of its key, so it is complete)."""
-    if cross.empty:
-        return local
+    if cross.empty or local.empty:
+        return in_order([local, cross])
     cross_keys = pd.MultiIndex.from_frame(cross[SORT_COLUMNS])
     kept = ~pd.MultiIndex.from_frame(local[SORT_COLUMNS]).isin(cross_keys)
     return in_order([local[kept], cross])

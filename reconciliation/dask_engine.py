@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -53,6 +54,7 @@ from reconciliation.payments import LINE_KEY, normalised_ids, text
 ROLE_HEAD, ROLE_ACCOUNT, ROLE_CLAIM, ROLE_REFERENCE = "head", "account", "claim", "reference"
 COUNTIES_MIN_ACROSS = 2
 WORKERS_MAX_LOCAL = 8  # a local cluster: at most this many worker processes
+DASHBOARD_ANY_PORT = ":0"  # a local cluster's HTTP endpoint on a free port, never 8787
 # Register rows a county's people may match in another county, by their ID columns.
 REFERENCE_KINDS: dict[str, tuple[str, ...]] = {
     "deaths": ("id_number",),
@@ -120,7 +122,7 @@ def dask_client(scheduler: str | None, counties: int) -> Iterator[Any]:
         return
     workers = max(1, min(counties, os.cpu_count() or 1, WORKERS_MAX_LOCAL))
     with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                       dashboard_address=None) as cluster,
+                       dashboard_address=DASHBOARD_ANY_PORT) as cluster,
           Client(cluster) as client):
         yield client
 
@@ -129,27 +131,30 @@ def _reconcile(client: Any, counties: Sequence[County], load: LoadFrames,
                policy: dict[str, dict], as_of: str, partitions: int | None,
                progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     parts = partitions or max(1, len(counties))
-    frames = {c.code: client.submit(load, c, key=f"frames-{c.code}", pure=False,
-                                    workers=[c.worker] if c.worker else None,
-                                    allow_other_workers=not c.worker)
+    run = uuid.uuid4().hex[:12]  # task keys of this run only: a client may run many
+    places = {c.code: _placement(c) for c in counties}
+    frames = {c.code: client.submit(load, c, key=f"frames-{c.code}-{run}", pure=False,
+                                    **places[c.code])
               for c in counties}
-    crossing = _census(client, frames, parts)
+    crossing = _census(client, frames, places, parts)
     _tell(progress, f"census: {len(crossing.heads)} head IDs and {len(crossing.accounts)} "
                     f"accounts in two counties or more, {len(crossing.routes)} register "
                     f"rows wanted by another county")
-    local = _local(client, frames, crossing.routes, policy, as_of)
-    keyed = _keyed(client, frames, crossing, parts, policy, as_of)
+    local = _local(client, frames, places, crossing.routes, policy, as_of, run)
+    keyed = client.compute(_keyed(client, frames, places, crossing, parts, policy, as_of))
+    frames.clear()  # each county's frames are freed once its last task has run
     results = client.gather(list(local.values()))
-    cross = client.compute(keyed).result()
+    cross = keyed.result()
     findings = with_cross(in_order(r[0] for r in results), in_order(cross))
     _tell(progress, f"{len(counties)} counties: {len(findings)} findings, "
                     f"{sum(across_counties(findings)) if len(findings) else 0} across counties")
     return findings, in_order(r[1] for r in results)
 
 
-def _census(client: Any, frames: Mapping[str, Any], parts: int) -> Crossing:
-    items = db.from_delayed([dask.delayed(census_items)(f, code, parts)
-                             for code, f in frames.items()])
+def _census(client: Any, frames: Mapping[str, Any], places: Mapping[str, dict],
+            parts: int) -> Crossing:
+    items = _bag([client.submit(census_items, f, code, parts, pure=False, **places[code])
+                  for code, f in frames.items()])
     grouped = items.groupby(_first, shuffle="tasks", npartitions=parts).map(crossing_of)
     found = client.compute(grouped).result()
     return Crossing(
@@ -158,24 +163,38 @@ def _census(client: Any, frames: Mapping[str, Any], parts: int) -> Crossing:
         routes=pd.concat([f.routes for f in found] + [_no_routes()], ignore_index=True))
 
 
-def _local(client: Any, frames: Mapping[str, Any], routes: pd.DataFrame,
-           policy: dict[str, dict], as_of: str) -> dict[str, Any]:
-    exports = {source: client.submit(reference_exports, frames[source], rows, pure=False)
+def _placement(county: County) -> dict[str, Any]:
+    """Pin a county's tasks to the worker next to its database, if the registry names
+    one: its frames are then never moved (no work stealing either)."""
+    return {"workers": [county.worker], "allow_other_workers": False} if county.worker else {}
+
+
+def _bag(futures: list[Any]) -> db.Bag:
+    """A bag whose partitions are the (county-placed) futures' lists."""
+    return db.from_delayed([dask.delayed(f) for f in futures])
+
+
+def _local(client: Any, frames: Mapping[str, Any], places: Mapping[str, dict],
+           routes: pd.DataFrame, policy: dict[str, dict], as_of: str,
+           run: str) -> dict[str, Any]:
+    exports = {str(source): client.submit(reference_exports, frames[str(source)], rows,
+                                          pure=False, **places[str(source)])
                for source, rows in routes.groupby("source")}
     local = {}
     for code, county_frames in frames.items():
         sources = routes.loc[routes["dest"] == code, "source"].unique()
-        imports = [client.submit(pick, exports[s], code, pure=False) for s in sources]
+        imports = [client.submit(pick, exports[s], code, pure=False, **places[s])
+                   for s in sources]
         local[code] = client.submit(run_county, county_frames, policy, as_of, *imports,
-                                    key=f"local-{code}", pure=False)
+                                    key=f"local-{code}-{run}", pure=False, **places[code])
     return local
 
 
-def _keyed(client: Any, frames: Mapping[str, Any], crossing: Crossing, parts: int,
-           policy: dict[str, dict], as_of: str) -> Any:
+def _keyed(client: Any, frames: Mapping[str, Any], places: Mapping[str, dict],
+           crossing: Crossing, parts: int, policy: dict[str, dict], as_of: str) -> Any:
     heads, accounts = client.scatter([crossing.heads, crossing.accounts], broadcast=True)
-    items = db.from_delayed([dask.delayed(keyed_items)(f, heads, accounts, parts)
-                             for f in frames.values()])
+    items = _bag([client.submit(keyed_items, f, heads, accounts, parts, pure=False,
+                                **places[code]) for code, f in frames.items()])
     grouped = items.groupby(_first, shuffle="tasks", npartitions=max(1, 2 * parts))
     return grouped.map(run_group, policy, as_of, parts)
 
