@@ -22,7 +22,7 @@ import io
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +35,8 @@ from domain.money import MoneyError, parse_yuan
 MAX_FILE_BYTES: int = 1 << 30  # 1 GiB: beyond that a county file is a mistake, not data
 MAX_ROWS: int = 5_000_000
 MAX_ERRORS_LISTED: int = 200
+MAX_COLUMNS: int = 16_384  # Excel's own column limit
+MAX_CELL_CHARS: int = 32_767  # Excel's own cell limit; a longer cell is not county data
 HEADER_SEARCH_ROWS_MAX = 10  # title rows ('2025年3月低保发放花名册') may sit above the header
 VALUE_CACHE_ENTRIES_MAX = 100_000  # per column: amounts, periods, programs repeat a lot
 DELIMITER_SNIFF_CHARS = 8192
@@ -272,7 +274,9 @@ def _is_ascii_letter(char: str) -> bool:
 
 def discover(directory: Path | str) -> list[Path]:
     """Contract files directly in ``directory``, in load order, then by name."""
-    found = [(kind_of(p), p) for p in Path(directory).iterdir() if p.is_file()]
+    # a symlink could point out of the folder the clerk named: not followed
+    found = [(kind_of(p), p) for p in Path(directory).iterdir()
+             if p.is_file() and not p.is_symlink()]
     ordered = sorted(
         ((schema.LOAD_ORDER.index(kind), p.name, p) for kind, p in found if kind is not None),
         key=lambda item: (item[0], item[1]),
@@ -699,6 +703,9 @@ def _read_body(kind: str, records: Iterator, header: _Header, plan: _Plan,
             return
         if not plan.has_value(cells):
             continue
+        if _has_huge_cell(cells):
+            errors.add(row_no, "", f"a cell longer than {MAX_CELL_CHARS} characters")
+            continue
         row = _read_row(plan, cells, row_no, errors)
         if row is not None and duplicates.keep(row, row_no, errors):
             parsed.rows.append(row)
@@ -711,12 +718,19 @@ def _parse_records(kind: str, records: Iterator, excel: bool,
     if not head:
         errors.add(0, "", "empty file: no header row")
         return
+    if max((len(r) for r in head if r is not None), default=0) > MAX_COLUMNS:
+        errors.add(0, "", f"more than {MAX_COLUMNS} columns: not a county register")
+        return
     header = _find_header(kind, head)
     for column, reason in header.problems + _missing_columns(kind, header):
         errors.add(header.row, column, reason)
     plan = _plan(kind, header, excel)
     body = head[header.row:]
     _read_body(kind, _chain(body, records), header, plan, parsed, errors)
+
+
+def _has_huge_cell(cells: Sequence[object]) -> bool:
+    return any(isinstance(c, str) and len(c) > MAX_CELL_CHARS for c in cells)
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:
