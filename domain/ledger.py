@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.utils import get_topic
 
 from domain.errors import Conflict, DomainError, NotFound
 from domain.records import Adjustment, Finding, ImportedFile, Record, record_id
@@ -26,7 +27,11 @@ HOUSEHOLD_REFERENCES = ("enrolments", "payroll")
 BUSINESS_DATE_FIELDS = ("value_date", "date", "registered_on", "date_of_death", "period",
                         "start_period")
 POLICY_KIND, POLICY_KEY = "policy", "current"
-EXISTS_CHUNK_MAX = 500  # ids per existence query
+EXISTS_CHUNK_MAX = 500  # ids per existence query (SQLite: bound parameters)
+EXISTS_CHUNK_MAX_PG = 20_000  # ids per existence query on PostgreSQL (one array parameter)
+RECORD_TOPIC = get_topic(Record)
+RECORDED: Any = Record.Recorded  # type: ignore[attr-defined]
+RECORDED_TOPIC = get_topic(RECORDED)
 
 
 @dataclass(frozen=True)
@@ -66,35 +71,94 @@ class Ledger(Application):
         self, *, kind: str, name: str, sha256: str, rows: Sequence[dict[str, Any]],
         row_numbers: Sequence[int], actor: str,
     ) -> FileOutcome:
-        """Record every row of one parsed file in one transaction (or nothing)."""
+        """Record every row of one parsed file in one transaction (or nothing).
+
+        New records (the bulk of a monthly file) skip the aggregate machinery: their
+        ``Recorded`` event is encoded straight to the stored event ``save`` would write
+        (same topic, same JSON, version 1). Corrections, and keys that occur more than
+        once in the file, take the aggregate path. All events, in the order ``save``
+        would write them, go to the recorder in ONE ``insert_events`` call: on
+        PostgreSQL one COPY under the table lock (``projections.bulk_recorder``).
+        """
         if self.file_loaded(sha256):
             return FileOutcome(name, kind, len(rows), 0, 0, 0, 0, already_loaded=True)
-        latest = self._latest_rows(kind, rows)
-        touched: list[Record] = []
+        keys = [key_of(kind, fields) for fields in rows]
+        ids = {key: record_id(kind, key) for key in keys}
+        repeated = _repeated(keys) if len(ids) != len(keys) else set()
+        latest: dict[str, Any] = self._records_of(ids)
+        direct = self._encodes_directly()
+        touched: list[Any] = []  # StoredEvent (new record, encoded) or a Record aggregate
+        touched_ids: set[UUID] = set()
         created = corrected = 0
-        for fields, row_no in zip(rows, row_numbers, strict=True):
-            key = key_of(kind, fields)
+        for fields, row_no, key in zip(rows, row_numbers, keys, strict=True):
             source = f"{name}#{row_no}"
             current = latest.get(key)
             if current is None:
+                created += 1
+                if direct and key not in repeated:
+                    touched.append(self._recorded_event(ids[key], kind, key, fields, actor,
+                                                        source))
+                    continue
                 record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
                                 business_date=business_date_of(fields), source=source)
                 latest[key] = record
-                touched.append(record)
-                created += 1
             elif current.fields != fields:
                 current.correct(fields=dict(fields), actor=actor,
                                 business_date=business_date_of(fields), source=source)
-                if current not in touched:
-                    touched.append(current)
                 corrected += 1
+                if current.id in touched_ids:
+                    continue
+                record = current
+            else:
+                continue
+            touched_ids.add(record.id)
+            touched.append(record)
         marker = ImportedFile(sha256=sha256, name=name, kind=kind, rows=len(rows),
                               created=created, corrected=corrected, actor=actor)
-        events = sum(len(a.pending_events) for a in touched) + 1
-        self._save_all(*touched, marker)
+        stored = self._stored_events([*touched, marker])
+        self._insert_all(stored)
         unchanged = len(rows) - created - corrected
-        return FileOutcome(name, kind, len(rows), created, corrected, unchanged, events,
+        return FileOutcome(name, kind, len(rows), created, corrected, unchanged, len(stored),
                            already_loaded=False)
+
+    def _records_of(self, ids: dict[str, UUID]) -> dict[str, Any]:
+        """The stored Record of each key that has one (most keys of a new month: none)."""
+        existing = self._existing(list(ids.values()))
+        return {key: self.repository.get(i) for key, i in ids.items() if i in existing}
+
+    def _encodes_directly(self) -> bool:
+        """Stored events can be written without the mapper only when it neither
+        compresses nor encrypts (the ledger configures neither)."""
+        return self.mapper.compressor is None and self.mapper.cipher is None
+
+    def _recorded_event(self, rid: UUID, kind: str, key: str, fields: dict[str, Any],
+                        actor: str, source: str) -> StoredEvent:
+        """The stored ``Record.Recorded`` event that ``Record(...)`` + ``save`` writes:
+        same topic, version 1 and the same JSON (attributes in the event's order)."""
+        state = {"timestamp": RECORDED.create_timestamp(), "originator_topic": RECORD_TOPIC,
+                 "kind": kind, "key": key, "fields": dict(fields), "actor": actor,
+                 "business_date": business_date_of(fields), "source": source}
+        return StoredEvent(originator_id=rid, originator_version=1, topic=RECORDED_TOPIC,
+                           state=self.mapper.transcoder.encode(state))
+
+    def _stored_events(self, touched: Sequence[Any]) -> list[StoredEvent]:
+        """Every pending event, aggregate by aggregate in order (as ``save`` does)."""
+        stored: list[StoredEvent] = []
+        to_stored = self.mapper.to_stored_event
+        for item in touched:
+            if isinstance(item, StoredEvent):
+                stored.append(item)
+            else:
+                stored.extend(to_stored(e) for e in item.collect_events())
+        return stored
+
+    def _insert_all(self, stored: Sequence[StoredEvent]) -> None:
+        try:
+            self.recorder.insert_events(stored)
+        except IntegrityError as error:
+            raise Conflict(
+                "another writer recorded the same records at the same time; "
+                "nothing was written, load again") from error
 
     def record_row(self, kind: str, fields: dict[str, Any], actor: str, source: str) -> str:
         """Record one row (from the API): 'created', 'corrected' or 'unchanged'."""
@@ -124,20 +188,25 @@ class Ledger(Application):
         return {ids[i] for i in self._existing(list(ids))}
 
     def _existing(self, ids: Sequence[UUID]) -> set[UUID]:
-        """Which aggregate ids have events: one query per chunk, not one per id."""
+        """Which aggregate ids have events: one query per chunk, not one per id (on
+        PostgreSQL one array parameter per chunk of EXISTS_CHUNK_MAX_PG ids)."""
         found: set[UUID] = set()
         recorder: Any = self.recorder
         table = recorder.events_table_name
         postgres = hasattr(recorder.datastore, "schema")
         if postgres:
             table = f'"{recorder.datastore.schema}"."{table}"'
-        for start in range(0, len(ids), EXISTS_CHUNK_MAX):
-            chunk = ids[start:start + EXISTS_CHUNK_MAX]
-            marks = ", ".join(["%s" if postgres else "?"] * len(chunk))
-            params = [i if postgres else i.hex for i in chunk]
+        chunk_max = EXISTS_CHUNK_MAX_PG if postgres else EXISTS_CHUNK_MAX
+        for start in range(0, len(ids), chunk_max):
+            chunk = ids[start:start + chunk_max]
+            if postgres:
+                where, params = "originator_id = ANY(%s)", [list(chunk)]
+            else:
+                where = f"originator_id IN ({', '.join(['?'] * len(chunk))})"
+                params = [i.hex for i in chunk]
             with recorder.datastore.transaction(commit=False) as cursor:
                 cursor.execute(f"SELECT DISTINCT originator_id FROM {table} "  # noqa: S608
-                               f"WHERE originator_id IN ({marks})", params)
+                               f"WHERE {where}", params)
                 for row in cursor.fetchall():
                     value = row["originator_id"]
                     found.add(value if isinstance(value, UUID) else UUID(value))
@@ -267,6 +336,17 @@ class Ledger(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {what}") from None
+
+
+def _repeated(keys: Sequence[str]) -> set[str]:
+    """Keys that occur more than once in a file (a later row corrects an earlier one)."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for key in keys:
+        if key in seen:
+            twice.add(key)
+        seen.add(key)
+    return twice
 
 
 def check_row_types(kind: str, fields: dict[str, Any]) -> None:

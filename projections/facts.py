@@ -18,19 +18,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from domain.ledger import Ledger
 from domain.money import to_fen
-from domain.postings import Posting, postings_for
+from domain.postings import _RULES, Posting, postings_for
 from domain.records import Record
 from projections.db import Database
 
 NAME = "facts"
 LOCK_NAME = "aidledger.projection.facts"
-PAGE_SIZE_MAX = 2_000
+# Notifications per page (one read, one transaction): ~10 MB of events at most.
+PAGE_SIZE_MAX = 10_000
+IN_LIST_MAX = 500  # bound parameters per IN (...) list on SQLite
+PAYMENT_KINDS = ("payroll", "bank_return")  # both post under one 'payment|<key>' subject
+POSTING_RULE_KINDS = frozenset(_RULES)  # kinds that post; the others (households …) never do
+# eventsourcing transcodings whose data is already the text rm_facts stores.
+PLAIN_TRANSCODINGS = frozenset({"decimal_str", "datetime_iso"})
+UTC_ISO_CHARS = len("2025-01-01T00:00:00.000000+00:00")
+FACT_COLUMNS = ("notification_id", "kind", "key", "recorded_at", "business_date", "actor",
+                "fields", "evidence_event", "evidence_row")
+POSTING_COLUMNS = ("notification_id", "seq", "subject", "account", "amount_fen",
+                   "business_date", "recorded_at")
 RECORD_TOPICS = (f"{Record.__module__}:{Record.__qualname__}.Recorded",
                  f"{Record.__module__}:{Record.__qualname__}.Corrected")
 
@@ -46,6 +60,8 @@ SCHEMA = (
     " business_date TEXT NOT NULL, recorded_at TEXT NOT NULL,"
     " PRIMARY KEY (notification_id, seq))",
     "CREATE INDEX IF NOT EXISTS rm_postings_account ON rm_postings (account)",
+    # catch-up reads what a subject posts so far, per page of events
+    "CREATE INDEX IF NOT EXISTS rm_postings_subject ON rm_postings (subject)",
 )
 
 
@@ -74,7 +90,11 @@ def _json_default(value: Any) -> str:
 
 
 class FactState:
-    """The latest fields of each (kind, key) seen so far, read through to rm_facts."""
+    """The latest fields of each (kind, key) seen so far, read through to rm_facts.
+
+    ``prefetch`` reads every key a page will ask for in one query per kind, so that
+    ``get`` never queries per event (the per-event SELECT was what made catch-up slow).
+    """
 
     def __init__(self, db: Database):
         self.db = db
@@ -89,6 +109,23 @@ class FactState:
 
     def put(self, kind: str, key: str, fields: dict[str, Any]) -> None:
         self.cache[(kind, key)] = fields
+
+    def prefetch(self, pairs: Iterable[tuple[str, str]]) -> None:
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in pairs:
+            if (kind, key) not in self.cache:
+                by_kind.setdefault(kind, []).append(key)
+        for kind, keys in by_kind.items():
+            latest: dict[str, tuple[int, str]] = {}
+            for chunk_sql, params in _in_lists(self.db, "key", keys):
+                rows = self.db.query("SELECT key, notification_id, fields FROM rm_facts "
+                                     f"WHERE kind=? AND {chunk_sql}", [kind, *params])
+                for key, nid, fields in rows:
+                    if key not in latest or int(nid) > latest[key][0]:
+                        latest[key] = (int(nid), fields)
+            for key in keys:
+                found = latest.get(key)
+                self.cache[(kind, key)] = json.loads(found[1]) if found else None
 
 
 class PostingState:
@@ -108,6 +145,30 @@ class PostingState:
     def put(self, subject: str, balances: dict[str, int]) -> None:
         self.cache[subject] = {a: s for a, s in balances.items() if s != 0}
 
+    def prefetch(self, subjects: Iterable[str]) -> None:
+        wanted = [s for s in dict.fromkeys(subjects) if s not in self.cache]
+        found: dict[str, dict[str, int]] = {s: {} for s in wanted}
+        for chunk_sql, params in _in_lists(self.db, "subject", wanted):
+            rows = self.db.query("SELECT subject, account, SUM(amount_fen) FROM rm_postings "
+                                 f"WHERE {chunk_sql} GROUP BY subject, account", params)
+            for subject, account, total in rows:
+                if int(total) != 0:
+                    found[subject][account] = int(total)
+        self.cache.update(found)
+
+
+def _in_lists(db: Database, column: str, values: list[str]) -> Iterator[tuple[str, list[Any]]]:
+    """``column`` among ``values``: one array parameter on PostgreSQL, IN lists of at
+    most IN_LIST_MAX bound parameters on SQLite."""
+    if not values:
+        return
+    if db.backend == "postgres":
+        yield f"{column} = ANY(?)", [values]
+        return
+    for start in range(0, len(values), IN_LIST_MAX):
+        chunk = values[start:start + IN_LIST_MAX]
+        yield f"{column} IN ({', '.join('?' * len(chunk))})", chunk
+
 
 def catch_up(
     ledger: Ledger, db: Database, *, limit: int | None = None,
@@ -116,25 +177,61 @@ def catch_up(
     """Process the notification log from the tracked position; returns events processed.
 
     ``limit`` stops after that many notifications (used to test resuming mid-way).
+    On PostgreSQL the next page is read (in a thread) while this one is projected.
     """
     ensure_schema(db)
     done = 0
-    while limit is None or done < limit:
-        start = position(db) + 1
-        page_size = PAGE_SIZE_MAX if limit is None else min(PAGE_SIZE_MAX, limit - done)
-        page = ledger.recorder.select_notifications(start, page_size)
-        if not page:
-            break
-        with db.transaction():
-            db.lock(LOCK_NAME)
-            if position(db) + 1 != start:
-                continue  # another projector took this page meanwhile: read on from its end
-            _apply_page(ledger, db, page)
-            _set_position(db, page[-1].id)
-        done += len(page)
-        if progress:
-            progress(len(page))
+    with _PageReader(ledger, ahead=db.backend == "postgres") as reader:
+        while limit is None or done < limit:
+            start = position(db) + 1
+            page = reader.page(start, _page_size(limit, done))
+            if not page:
+                break
+            with db.transaction():
+                db.lock(LOCK_NAME)
+                if position(db) + 1 != start:
+                    continue  # another projector took this page meanwhile: read on from its end
+                reader.read_ahead(page[-1].id + 1, _page_size(limit, done + len(page)))
+                _apply_page(ledger, db, page)
+                _set_position(db, page[-1].id)
+            done += len(page)
+            if progress:
+                progress(len(page))
     return done
+
+
+def _page_size(limit: int | None, done: int) -> int:
+    return PAGE_SIZE_MAX if limit is None else min(PAGE_SIZE_MAX, limit - done)
+
+
+class _PageReader:
+    """Pages of the notification log, the next one read ahead in a thread when asked
+    (the database works on the read while Python projects the page before it). A page
+    read ahead from a position that turns out stale is dropped and read again."""
+
+    def __init__(self, ledger: Ledger, *, ahead: bool):
+        self.select = ledger.recorder.select_notifications
+        self.pool = ThreadPoolExecutor(1) if ahead else None
+        self.pending: tuple[int, int, Future[Any]] | None = None
+
+    def __enter__(self) -> _PageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def read_ahead(self, start: int, size: int) -> None:
+        if self.pool is not None and size > 0:
+            self.pending = (start, size, self.pool.submit(self.select, start, size))
+
+    def page(self, start: int, size: int) -> Sequence[Any]:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            page = pending[2].result()
+            if pending[:2] == (start, size):
+                return page
+        return self.select(start, size)
 
 
 def _set_position(db: Database, new_position: int) -> None:
@@ -144,29 +241,147 @@ def _set_position(db: Database, new_position: int) -> None:
         db.execute("INSERT INTO rm_tracking (name, position) VALUES (?, ?)", [NAME, new_position])
 
 
-def _apply_page(ledger: Ledger, db: Database, page: Iterable[Any]) -> None:
-    facts, postings_rows = [], []
-    state, balances = FactState(db), PostingState(db)
+@dataclass(frozen=True)
+class RecordEvent:
+    """What the projection needs of one ``Recorded``/``Corrected`` event."""
+
+    notification_id: int
+    kind: str
+    key: str
+    fields: dict[str, Any]  # as stored in rm_facts: money as decimal text
+    fields_json: str
+    recorded_at: str
+    business_date: str
+    actor: str
+    evidence_event: str
+    source: str
+
+
+def _plain_text(value: Any) -> Any:
+    """The text inside an eventsourcing ``{"_type_": …, "_data_": …}`` wrapper of a
+    decimal or a moment; ``_NOT_PLAIN`` for any other wrapped or nested value."""
+    if len(value) == 2 and value.get("_type_") in PLAIN_TRANSCODINGS \
+            and isinstance(value.get("_data_"), str):
+        return value["_data_"]
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+_decode_json = json.JSONDecoder().decode
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def decode_page(ledger: Ledger, page: Iterable[Any]) -> list[RecordEvent]:
+    """The record events of a page of notifications, others skipped.
+
+    Directly from the stored JSON when the mapper neither compresses nor encrypts:
+    decimals stay their decimal text (what rm_facts keeps) and the timestamp its ISO
+    text, which skips building event objects and Decimals only to turn them back into
+    text. Anything unusual goes through the mapper (``decode_with_mapper``)."""
+    direct = ledger.mapper.compressor is None and ledger.mapper.cipher is None
+    out = []
     for notification in page:
         if notification.topic not in RECORD_TOPICS:
             continue
-        event = ledger.mapper.to_domain_event(notification)
-        record_kind, key = event.kind, event.key
-        fields = {k: v for k, v in event.fields.items()}
-        recorded_at = moment_text(event.timestamp)
-        evidence_event = f"{event.originator_id}/{event.originator_version}"
-        facts.append((notification.id, record_kind, key, recorded_at, event.business_date,
-                      event.actor, json.dumps(fields, default=_json_default, ensure_ascii=False),
-                      evidence_event, event.source))
-        state.put(record_kind, key, json.loads(facts[-1][6]))
+        decoded = _decode_direct(notification) if direct else None
+        out.append(decoded or decode_with_mapper(ledger, notification))
+    return out
+
+
+def _decode_direct(notification: Any) -> RecordEvent | None:
+    """Plain ``json.loads`` (no per-object hook), then unwrap the few wrapped values
+    by hand: a record's fields are flat, so only their values need a look."""
+    state = _decode_json(notification.state.decode("utf8"))
+    timestamp = state["timestamp"]
+    timestamp = _plain_text(timestamp) if type(timestamp) is dict else _NOT_PLAIN
+    fields = state["fields"]
+    if timestamp is _NOT_PLAIN or type(fields) is not dict:
+        return None
+    for name, value in fields.items():
+        if type(value) is dict or type(value) is list:
+            value = _plain_text(value) if type(value) is dict else _NOT_PLAIN
+            if value is _NOT_PLAIN:
+                return None
+            fields[name] = value
+    originator_id = notification.originator_id
+    if type(originator_id) is not UUID:
+        originator_id = UUID(originator_id)
+    return RecordEvent(
+        notification.id, state["kind"], state["key"], fields, _dumps(fields),
+        _moment_text_of_iso(timestamp), state["business_date"], state["actor"],
+        f"{originator_id}/{notification.originator_version}", state["source"])
+
+
+def decode_with_mapper(ledger: Ledger, notification: Any) -> RecordEvent:
+    """The reference decoding: the mapper's domain event, its fields as JSON text."""
+    event = ledger.mapper.to_domain_event(notification)
+    fields_json = json.dumps(dict(event.fields), default=_json_default, ensure_ascii=False)
+    return RecordEvent(
+        notification.id, event.kind, event.key, json.loads(fields_json), fields_json,
+        moment_text(event.timestamp), event.business_date, event.actor,
+        f"{event.originator_id}/{event.originator_version}", event.source)
+
+
+def _moment_text_of_iso(text: str) -> str:
+    """``moment_text`` of an ISO timestamp, by slicing when it already is UTC with
+    microseconds (what eventsourcing writes), by parsing otherwise."""
+    if len(text) == UTC_ISO_CHARS and text.endswith("+00:00"):
+        return text[:-6] + "Z"
+    return moment_text(dt.datetime.fromisoformat(text))
+
+
+def _apply_page(ledger: Ledger, db: Database, page: Iterable[Any]) -> None:
+    events = decode_page(ledger, page)
+    state, balances = FactState(db), PostingState(db)
+    posting = [e for e in events if e.kind in PAYMENT_KINDS or e.kind in POSTING_RULE_KINDS]
+    state.prefetch(pair for e in posting for pair in _lookups_of(e.kind, e.key))
+    balances.prefetch(_subject_of(e.kind, e.key) for e in posting)
+    facts, postings_rows = [], []
+    for event in events:
+        facts.append((event.notification_id, event.kind, event.key, event.recorded_at,
+                      event.business_date, event.actor, event.fields_json,
+                      event.evidence_event, event.source))
+        state.put(event.kind, event.key, event.fields)
         seq = 0
-        for subject, new_postings in postings_for(record_kind, key, state.get):
+        for subject, new_postings in postings_for(event.kind, event.key, state.get):
             for posting in _delta(subject, new_postings, balances):
-                postings_rows.append((notification.id, seq, subject, posting.account,
-                                      posting.amount_fen, event.business_date, recorded_at))
+                postings_rows.append((event.notification_id, seq, subject, posting.account,
+                                      posting.amount_fen, event.business_date,
+                                      event.recorded_at))
                 seq += 1
-    db.executemany("INSERT INTO rm_facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", facts)
-    db.executemany("INSERT INTO rm_postings VALUES (?, ?, ?, ?, ?, ?, ?)", postings_rows)
+    insert_rows(db, "rm_facts", FACT_COLUMNS, facts)
+    insert_rows(db, "rm_postings", POSTING_COLUMNS, postings_rows)
+
+
+def _lookups_of(kind: str, key: str) -> tuple[tuple[str, str], ...]:
+    """The (kind, key) pairs ``postings_for`` reads for an event of (kind, key) that
+    the page may not hold: its own record is always put before it is read, so only
+    the other side of a payment (a bank line's payroll line, or the reverse)."""
+    if kind in PAYMENT_KINDS:
+        return tuple((k, key) for k in PAYMENT_KINDS if k != kind)
+    return ()
+
+
+def _subject_of(kind: str, key: str) -> str:
+    return f"payment|{key}" if kind in PAYMENT_KINDS else f"{kind}|{key}"
+
+
+def insert_rows(db: Database, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Append rows inside the current transaction: ``COPY`` on PostgreSQL (several times
+    faster than executemany for a page of thousands of rows), executemany on SQLite."""
+    if not rows:
+        return
+    if db.backend != "postgres":
+        marks = ", ".join("?" * len(columns))
+        db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        return
+    conn = db._conn  # noqa: SLF001 - Database has no COPY method yet (see the report)
+    with conn.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
 
 
 def _delta(subject: str, new: list[Posting], balances: PostingState) -> list[Posting]:
