@@ -48,13 +48,27 @@ def _period(text: str) -> str:
 
 
 def _moment(text: str) -> str:
+    """An ISO 8601 moment, read as the END of the precision it is written to: a date means
+    the end of that day, 'HH:MM' the end of that minute, 'HH:MM:SS' the end of that second.
+    "What had been recorded by 18:20:00" includes what was recorded at 18:20:00.7."""
     import datetime as dt
+    import re
 
+    cleaned = text.strip()
     try:
-        dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
-    return text.strip()
+    clock = re.match(r"\d{4}-?\d{2}-?\d{2}[T ](\d{2}):?(\d{2})?(:?\d{2})?([.,]\d+)?", cleaned)
+    if clock is None:  # a date alone
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999_999)
+    elif clock.group(4) is None:
+        if clock.group(2) is None:
+            moment = moment.replace(minute=59)
+        if clock.group(3) is None:
+            moment = moment.replace(second=59)
+        moment = moment.replace(microsecond=999_999)
+    return moment.isoformat()
 
 
 def build_parser() -> argparse.ArgumentParser:

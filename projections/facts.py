@@ -42,7 +42,7 @@ POSTING_RULE_KINDS = frozenset(_RULES)  # kinds that post; the others (household
 PLAIN_TRANSCODINGS = frozenset({"decimal_str", "datetime_iso"})
 UTC_ISO_CHARS = len("2025-01-01T00:00:00.000000+00:00")
 FACT_COLUMNS = ("notification_id", "kind", "key", "recorded_at", "business_date", "actor",
-                "fields", "evidence_event", "evidence_row")
+                "fields", "evidence_event", "evidence_row", "household_id")
 POSTING_COLUMNS = ("notification_id", "seq", "subject", "account", "amount_fen",
                    "business_date", "recorded_at")
 RECORD_TOPICS = (f"{Record.__module__}:{Record.__qualname__}.Recorded",
@@ -53,8 +53,10 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rm_facts (notification_id BIGINT PRIMARY KEY, kind TEXT NOT NULL,"
     " key TEXT NOT NULL, recorded_at TEXT NOT NULL, business_date TEXT NOT NULL,"
     " actor TEXT NOT NULL, fields TEXT NOT NULL, evidence_event TEXT NOT NULL,"
-    " evidence_row TEXT NOT NULL)",
+    " evidence_row TEXT NOT NULL, household_id TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS rm_facts_kind_key ON rm_facts (kind, key, notification_id)",
+    # a household's statement and timeline find its records without scanning the JSON
+    "CREATE INDEX IF NOT EXISTS rm_facts_household ON rm_facts (household_id)",
     "CREATE TABLE IF NOT EXISTS rm_postings (notification_id BIGINT NOT NULL, seq INTEGER NOT NULL,"
     " subject TEXT NOT NULL, account TEXT NOT NULL, amount_fen BIGINT NOT NULL,"
     " business_date TEXT NOT NULL, recorded_at TEXT NOT NULL,"
@@ -340,7 +342,8 @@ def _apply_page(ledger: Ledger, db: Database, page: Iterable[Any]) -> None:
     for event in events:
         facts.append((event.notification_id, event.kind, event.key, event.recorded_at,
                       event.business_date, event.actor, event.fields_json,
-                      event.evidence_event, event.source))
+                      event.evidence_event, event.source,
+                      str(event.fields.get("household_id") or "")))
         state.put(event.kind, event.key, event.fields)
         seq = 0
         for subject, new_postings in postings_for(event.kind, event.key, state.get):

@@ -1,9 +1,7 @@
 """Read-model queries the routers share, over ``rm_facts`` (projections/facts.py).
 
 Every version of every record is a row of ``rm_facts``; the current state of a record is
-its last row. These belong in ``projections/`` once a household index exists there: a
-household's payroll lines are found here by a text prefilter on the stored JSON
-(``fields LIKE``) and then checked exactly, which is a scan of the payroll rows.
+its last row. A household's records are found through rm_facts' ``household_id`` index.
 """
 
 from __future__ import annotations
@@ -16,10 +14,8 @@ from typing import Any
 from projections.db import Database
 
 IN_LIST_MAX = 500  # parameters per IN (...) list: well inside SQLite's and psycopg's limits
-LIKE_ESCAPE = "!"
 FACT_COLUMNS = ("notification_id, kind, key, recorded_at, business_date, actor, fields, "
                 "evidence_event, evidence_row")
-HOUSEHOLD_LINKED_KINDS = ("payroll", "reserve")
 
 
 @dataclass(frozen=True)
@@ -49,11 +45,6 @@ def _facts(db: Database, where: str, params: Sequence[Any]) -> list[Fact]:
             for r in rows]
 
 
-def like_escaped(text: str) -> str:
-    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%")
-            .replace("_", LIKE_ESCAPE + "_"))
-
-
 def facts_of_keys(db: Database, kind: str, keys: Iterable[str]) -> list[Fact]:
     """Every version of these records, in recording order."""
     wanted = sorted(set(keys))
@@ -67,24 +58,18 @@ def facts_of_keys(db: Database, kind: str, keys: Iterable[str]) -> list[Fact]:
 
 def household_facts(db: Database, household_id: str) -> list[Fact]:
     """Every version of every record that ever named the household, in recording order:
-    the household, its enrolments, payroll lines and their bank lines, reserve records."""
-    own = _facts(db, "(kind='households' AND key=?) OR (kind='enrolments' AND key LIKE ? "
-                 f"ESCAPE '{LIKE_ESCAPE}')",
-                 [household_id, like_escaped(household_id + "|") + "%"])
-    own = [f for f in own if f.kind == "households"
-           or f.fields.get("household_id") == household_id]
-    needle = json.dumps(household_id, ensure_ascii=False)[1:-1]
-    marks = ", ".join("?" * len(HOUSEHOLD_LINKED_KINDS))
-    candidates = _facts(db, f"kind IN ({marks}) AND fields LIKE ? ESCAPE '{LIKE_ESCAPE}'",
-                        [*HOUSEHOLD_LINKED_KINDS, "%" + like_escaped(needle) + "%"])
-    linked: list[Fact] = []
-    for kind in HOUSEHOLD_LINKED_KINDS:
-        keys = {f.key for f in candidates
-                if f.kind == kind and f.fields.get("household_id") == household_id}
-        linked += facts_of_keys(db, kind, keys)
-    payroll_keys = {f.key for f in linked if f.kind == "payroll"}
-    linked += facts_of_keys(db, "bank_return", payroll_keys)
-    return sorted(own + linked, key=lambda f: f.notification_id)
+    the household, its enrolments, payroll lines and their bank lines, reserve records.
+    Found through the ``household_id`` index of rm_facts, then every version of each key."""
+    named = db.query("SELECT DISTINCT kind, key FROM rm_facts WHERE household_id=?",
+                     [household_id])
+    keys: dict[str, set[str]] = {}
+    for kind, key in named:
+        keys.setdefault(kind, set()).add(key)
+    found: list[Fact] = []
+    for kind, kind_keys in sorted(keys.items()):
+        found += facts_of_keys(db, kind, kind_keys)
+    found += facts_of_keys(db, "bank_return", keys.get("payroll", set()))
+    return sorted(found, key=lambda f: f.notification_id)
 
 
 def latest(facts: Iterable[Fact]) -> dict[tuple[str, str], Fact]:
