@@ -7,6 +7,7 @@ file's SHA-256) makes loading the same bytes again a no-op, also after a crash.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,7 @@ HOUSEHOLD_REFERENCES = ("enrolments", "payroll")
 BUSINESS_DATE_FIELDS = ("value_date", "date", "registered_on", "date_of_death", "period",
                         "start_period")
 POLICY_KIND, POLICY_KEY = "policy", "current"
+ADJUSTMENT_KIND, RECOVERY_KIND = "adjustments", "recoveries"  # records posted by the API
 EXISTS_CHUNK_MAX = 500  # ids per existence query (SQLite: bound parameters)
 EXISTS_CHUNK_MAX_PG = 20_000  # ids per existence query on PostgreSQL (one array parameter)
 RECORD_TOPIC = get_topic(Record)
@@ -267,7 +269,15 @@ class Ledger(Application):
     def approve_adjustment(self, adjustment_id: str, actor: str) -> Adjustment:
         adjustment = self._get(Adjustment.create_id(adjustment_id), f"adjustment {adjustment_id}")
         adjustment.approve(actor)
-        self._save_all(adjustment)
+        # The approved movement enters the books as a record, in the same transaction.
+        movement = Record(
+            kind=ADJUSTMENT_KIND, key=adjustment_id, actor=actor,
+            business_date=adjustment.business_date, source=f"adjustment {adjustment_id}",
+            fields={"adjustment_id": adjustment_id, "account_from": adjustment.account_from,
+                    "account_to": adjustment.account_to, "amount": adjustment.amount,
+                    "reason": adjustment.reason, "recorded_by": adjustment.recorded_by,
+                    "approver": actor})
+        self._save_all(adjustment, movement)
         return adjustment
 
     # -- findings --------------------------------------------------------------------
@@ -325,7 +335,17 @@ class Ledger(Application):
     ) -> Finding:
         finding = self._get(Finding.create_id(code, subject_id), f"finding {code} {subject_id}")
         finding.dispose(status=status, note=note, actor=actor, recovered=recovered)
-        self._save_all(finding)
+        if status != "recovered":
+            self._save_all(finding)
+            return finding
+        # Money recovered (追缴) enters the books as a record, in the same transaction.
+        number = sum(1 for h in finding.history if h["status"] == "recovered")
+        recovery = Record(
+            kind=RECOVERY_KIND, key=f"{code}|{subject_id}|{number}", actor=actor,
+            business_date=dt.date.today().isoformat(), source=f"finding {code} {subject_id}",
+            fields={"code": code, "subject_id": subject_id, "amount": recovered, "note": note,
+                    "household_id": subject_id if finding.subject_type == "household" else ""})
+        self._save_all(finding, recovery)
         return finding
 
     def get_finding(self, code: str, subject_id: str) -> Finding:

@@ -7,7 +7,8 @@ budget), ``township:<t>:<p>`` (money allocated to a township for a program),
 reserve fund), ``county:reserve-pool``, ``bank:unexplained`` / ``suspense:bank-unmatched``
 (bank payments no payroll explains), ``asset:<id>:value`` / ``asset:<id>:income``,
 ``use:<purpose>``, ``operator:<name>``, ``funding:<source>``, ``revaluation``,
-``transferee:<name>``.
+``transferee:<name>``, any account an approved adjustment names, and
+``household:<id>:recovery`` / ``debtor:<code>|<subject>`` -> ``fund:recovered`` (追缴).
 
 The payment of a payroll line depends on two records (the payroll line and its bank
 line), so both post under one subject, ``payment|<batch>|<line>``, recomputed whenever
@@ -113,7 +114,21 @@ def _asset_event(f: Fields) -> list[Posting]:
     return []
 
 
+def _adjustment(f: Fields) -> list[Posting]:
+    """An approved adjustment moves what it says, between the accounts it names."""
+    return move(f["account_from"], f["account_to"], fen(f["amount"]))
+
+
+def _recovery(f: Fields) -> list[Posting]:
+    """Money recovered (追缴) on a finding returns to the fund it was overpaid from."""
+    debtor = f"household:{f['household_id']}:recovery" if f.get("household_id") \
+        else f"debtor:{f['code']}|{f['subject_id']}"
+    return move(debtor, "fund:recovered", fen(f["amount"]))
+
+
 _RULES: dict[str, Callable[[Fields], list[Posting]]] = {
+    "adjustments": _adjustment,
+    "recoveries": _recovery,
     "budgets": _budget,
     "allocations": _allocation,
     "reserve": _reserve,
