@@ -181,10 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except STORE_ERRORS as error:  # the store failed mid-way: every file is whole or absent
-        print(f"error: the store failed: {type(error).__name__}: {error}".rstrip(),
-              file=sys.stderr)
-        print("every file is recorded whole or not at all; run the command again",
-              file=sys.stderr)
+        reason = " ".join(str(error).split())
+        print(f"error: the store failed ({type(error).__name__}: {reason}); every file is "
+              f"recorded whole or not at all: run the command again", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted; every file is loaded whole or not at all", file=sys.stderr)
