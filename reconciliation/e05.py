@@ -20,8 +20,8 @@ import pandas as pd
 
 from reconciliation.common import Frames
 from reconciliation.payments import (
-    PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, normalised_ids, text,
-    with_head_ids,
+    PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, households_headed_by, normalised_ids,
+    text, with_head_ids,
 )
 
 CODE = "E05"
@@ -70,7 +70,11 @@ def _payee_matches(frames: Frames, ids: pd.DataFrame) -> tuple[pd.DataFrame, pd.
 
 
 def _head_matches(frames: Frames, ids: pd.DataFrame) -> pd.DataFrame:
+    """Paid households whose head is an official or relative, from their first period.
+    Only the payroll of households with such a head is grouped: a string ``min`` per
+    group runs in Python, and a million households would each be one group."""
     payroll = frames.payroll
+    payroll = payroll[payroll["household_id"].isin(households_headed_by(frames, ids["match_id"]))]
     first = payroll.groupby("household_id", as_index=False)["period"].min()
     heads = with_head_ids(first, frames)
     hits = heads[heads["head_id"].isin(ids["match_id"])].merge(

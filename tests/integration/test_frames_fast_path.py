@@ -1,0 +1,156 @@
+"""The column-wise ``load_frames`` gives exactly the frames of the row-by-row reading it
+replaced (kept below as the reference), on a generated county with a correction, now and
+as known before the correction; and its money conversion is ``to_fen(Decimal(v))``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from api.county import generate_county
+from api.loader import load_directory
+from api.wiring import Store
+from domain.money import to_fen
+from domain.schema import KINDS, columns
+from projections import facts
+from projections.db import Database
+from projections.frames import fen_of, load_frames, normalise_moment
+from reconciliation.common import Frames, frame_of
+
+CORRECTED_AMOUNT = "1.23"
+
+
+def reference_rows(db: Database, kind: str, known_at: str | None) -> list[dict[str, Any]]:
+    """The row-by-row reading load_frames used before (commit ed0506f), verbatim."""
+    sql = ("SELECT key, fields, evidence_event, evidence_row, recorded_at FROM rm_facts "
+           "WHERE kind=?")
+    params: list[Any] = [kind]
+    if known_at is not None:
+        sql += " AND recorded_at <= ?"
+        params.append(known_at)
+    sql += " ORDER BY notification_id"
+    latest: dict[str, dict[str, Any]] = {}
+    money = [c.name for c in columns(kind) if c.type.startswith("money")]
+    for key, fields_json, event, row, recorded_at in db.query(sql, params):
+        fields = json.loads(fields_json)
+        for name in money:
+            value = fields.pop(name, None)
+            fields[name + "_fen"] = None if value in (None, "") else to_fen(Decimal(value))
+        fields.update(evidence_event=event, evidence_row=row, recorded_at=recorded_at)
+        latest.pop(key, None)
+        latest[key] = fields
+    return list(latest.values())
+
+
+def reference_frames(db: Database, known_at: str | None = None) -> dict[str, pd.DataFrame]:
+    known_at = normalise_moment(known_at)
+    return {kind: frame_of(kind, reference_rows(db, kind, known_at)) for kind in KINDS}
+
+
+def assert_same_frames(fast: Frames, reference: dict[str, pd.DataFrame]) -> None:
+    """Equal values, dtypes, order and, in text columns, the same Python types."""
+    for kind, expected in reference.items():
+        got = getattr(fast, kind)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=kind)
+        for name in expected.columns:
+            if expected[name].dtype == object:
+                assert [type(v) for v in got[name]] == [type(v) for v in expected[name]]
+
+
+def _read_csv(path: Path) -> tuple[list[list[str]], str]:
+    for encoding in ("utf-8-sig", "gbk"):
+        try:
+            with open(path, encoding=encoding, newline="") as handle:
+                return list(csv.reader(handle)), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError(f"{path}: neither UTF-8 nor GBK")
+
+
+def write_correction(county: Path, folder: Path) -> tuple[str, str]:
+    """A folder with one bank-return row of the county whose amount is changed: the
+    same (batch_id, line_no) key, a second version. Returns that key."""
+    source = sorted(county.glob("bank_return_*.csv"))[0]
+    rows, encoding = _read_csv(source)
+    header, first = rows[0], rows[1]
+    amount = header.index("金额") if "金额" in header else header.index("amount")
+    assert first[amount] != CORRECTED_AMOUNT
+    first[amount] = CORRECTED_AMOUNT
+    folder.mkdir(parents=True)
+    with open(folder / source.name, "w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows([header, first])
+    return first[0], first[1]
+
+
+@pytest.fixture
+def corrected_county(store: Store, tmp_path: Path) -> tuple[Store, str, tuple[str, str]]:
+    """A loaded county, then one of its bank lines corrected; the moment in between."""
+    truth = generate_county(tmp_path / "county", seed=7, households=120, months=3)
+    load_directory(store, truth.directory)
+    time.sleep(0.01)
+    before = facts.moment_text(dt.datetime.now().astimezone())
+    time.sleep(0.01)
+    key = write_correction(truth.directory, tmp_path / "correction")
+    report = load_directory(store, tmp_path / "correction")
+    assert report.outcomes[0].corrected == 1
+    facts.catch_up(store.ledger, store.db)
+    return store, before, key
+
+
+def _bank_amount_fen(frames: Frames, key: tuple[str, str]) -> int:
+    bank = frames.bank_return
+    line = bank[(bank["batch_id"] == key[0]) & (bank["line_no"] == key[1])]
+    assert len(line) == 1, "one row per key, whatever its versions"
+    return int(line["amount_fen"].iloc[0])
+
+
+def test_fast_frames_equal_the_reference_after_a_correction(corrected_county) -> None:
+    store, _, key = corrected_county
+    fast = load_frames(store.db)
+    assert_same_frames(fast, reference_frames(store.db))
+    assert _bank_amount_fen(fast, key) == 123
+    assert fast.bank_return["evidence_row"].iloc[-1].startswith("bank_return_"), \
+        "the corrected line moves to where its correction was recorded"
+
+
+def test_fast_frames_equal_the_reference_as_known_before_the_correction(
+        corrected_county) -> None:
+    store, before, key = corrected_county
+    fast = load_frames(store.db, known_at=before)
+    assert_same_frames(fast, reference_frames(store.db, known_at=before))
+    assert _bank_amount_fen(fast, key) != 123
+
+
+def test_fast_frames_equal_the_reference_when_nothing_is_known_yet(
+        corrected_county) -> None:
+    store, _, _ = corrected_county
+    long_ago = "2000-01-01T00:00:00+00:00"
+    fast = load_frames(store.db, known_at=long_ago)
+    assert_same_frames(fast, reference_frames(store.db, known_at=long_ago))
+    assert all(getattr(fast, kind).empty for kind in KINDS)
+
+
+@pytest.mark.parametrize("text", [
+    "123.45", "-0.50", "0.00", "-0", "7", "0007.10", "1.5", "1.005", "1.004", " 12.00 ",
+    "1e2", "1_000.00", "-12.345", "９.００", "12.", ".5",
+])
+def test_amount_text_becomes_the_same_fen_as_decimal_gives(text: str) -> None:
+    assert fen_of(text) == to_fen(Decimal(text))
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_empty_amount_stays_unknown(value: object) -> None:
+    assert fen_of(value) is None
+
+
+def test_a_number_stored_as_json_number_converts_as_decimal_does() -> None:
+    assert fen_of(12) == to_fen(Decimal(12)) == 1200
+    assert fen_of(0.1) == to_fen(Decimal(0.1))
