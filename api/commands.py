@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from api.disclosure import neutralise
 from api.wiring import Store, db_url
 from domain.errors import DomainError
 from domain.money import format_fen
@@ -37,16 +38,6 @@ def _safe_url(url: str) -> str:
     import re
 
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> None:

@@ -36,6 +36,7 @@ from domain.schema import PROGRAMS
 from projections import facts
 from projections.frames import load_frames
 from reconciliation.common import Frames
+from reconciliation.runner import FORMULA_STARTS as FORMULA_PREFIXES
 
 ROW_COLUMNS = ["township", "village", "name_masked", "program", "household_size", "amount",
                "period"]
@@ -47,7 +48,6 @@ MASK = "*"
 PERIOD_RE = re.compile(r"(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])")
 NOTICE_NAME_RE = re.compile(r"notice_\d+\.html")
 # Spreadsheet programs run a cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER_RE = re.compile(r"-?\d+(\.\d+)?")
 # Private values shorter than this are not searched for in published text: a household
 # id like '12' would match every other village name ('12组') and stop every disclosure.

@@ -26,7 +26,6 @@ from typing import Any
 from uuid import UUID
 
 from domain.ledger import Ledger
-from domain.money import to_fen
 from domain.postings import _RULES, Posting, postings_for
 from domain.records import Record
 from projections.db import Database
@@ -399,10 +398,6 @@ def _delta(subject: str, new: list[Posting], balances: PostingState) -> list[Pos
     assert sum(p.amount_fen for p in out) == 0, f"unbalanced delta for {subject}"
     balances.put(subject, target)
     return out
-
-
-def fen(value: Any) -> int:
-    return to_fen(Decimal(str(value)))
 
 
 def drop(db: Database) -> None:
