@@ -42,6 +42,7 @@ from eventsourcing.postgres import (
     PostgresProcessRecorder,
 )
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 # Writes with at least this many events go through COPY; smaller ones take the stock path.
@@ -65,6 +66,10 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.select_ids_after_statement = SQL(
             "SELECT notification_id FROM {0} WHERE notification_id > %s "
             "ORDER BY notification_id").format(table)
+        self.select_rows_statement = SQL(
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
+            "FROM {0} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
+        ).format(table)
         self.copy_types = [PG_TYPE_OF_ID.get(self.datastore.originator_id_type, "uuid"),
                            "int8", "text", "bytea"]
 
@@ -98,6 +103,17 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
                        f"{len(stored_events)}: another writer ignored the table lock")
                 raise ProgrammingError(msg)
         return ids
+
+
+    def select_notification_rows(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """``select_notifications(start, limit)`` as plain tuples (notification id,
+        originator id as text, version, topic, state), read in binary: for readers of
+        the whole log (the projection), which need neither ``Notification`` objects nor
+        bytea's hex text decoded per event."""
+        with self.datastore.get_connection() as conn, \
+                conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            curs.execute(self.select_rows_statement, (start, limit), prepare=True)
+            return curs.fetchall()
 
 
 class BulkPostgresProcessRecorder(BulkPostgresApplicationRecorder, PostgresProcessRecorder):

@@ -53,8 +53,19 @@ class Database:
                 self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
                 self._conn.execute(f'SET search_path TO "{config.schema}"')
         self._depth = 0
+        self._companion: Database | None = None
+
+    def companion(self) -> Database:
+        """A second connection to the same store, opened once, for work done in another
+        thread while this one is in use (the projection writes a page while it reads
+        the next); closed with this one."""
+        if self._companion is None:
+            self._companion = Database(self.config)
+        return self._companion
 
     def close(self) -> None:
+        if self._companion is not None:
+            self._companion.close()
         self._conn.close()
 
     def _sql(self, sql: str) -> str:

@@ -22,8 +22,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-from uuid import UUID
+from typing import Any, NamedTuple
+import orjson
+from eventsourcing.persistence import StoredEvent
 
 from domain.ledger import Ledger
 from domain.postings import _RULES, Posting, postings_for
@@ -34,6 +35,7 @@ NAME = "facts"
 LOCK_NAME = "aidledger.projection.facts"
 # Notifications per page (one read, one transaction): ~10 MB of events at most.
 PAGE_SIZE_MAX = 10_000
+UNIT_SEPARATOR = "\x1f"
 IN_LIST_MAX = 500  # bound parameters per IN (...) list on SQLite
 PAYMENT_KINDS = ("payroll", "bank_return")  # both post under one 'payment|<key>' subject
 POSTING_RULE_KINDS = frozenset(_RULES)  # kinds that post; the others (households …) never do
@@ -105,7 +107,7 @@ class FactState:
         if (kind, key) not in self.cache:
             rows = self.db.query("SELECT fields FROM rm_facts WHERE kind=? AND key=? "
                                  "ORDER BY notification_id DESC LIMIT 1", [kind, key])
-            self.cache[(kind, key)] = json.loads(rows[0][0]) if rows else None
+            self.cache[(kind, key)] = load_fields(rows[0][0]) if rows else None
         return self.cache[(kind, key)]
 
     def put(self, kind: str, key: str, fields: dict[str, Any]) -> None:
@@ -126,7 +128,7 @@ class FactState:
                         latest[key] = (int(nid), fields)
             for key in keys:
                 found = latest.get(key)
-                self.cache[(kind, key)] = json.loads(found[1]) if found else None
+                self.cache[(kind, key)] = load_fields(found[1]) if found else None
 
 
 class PostingState:
@@ -164,7 +166,12 @@ def _in_lists(db: Database, column: str, values: list[str]) -> Iterator[tuple[st
     if not values:
         return
     if db.backend == "postgres":
-        yield f"{column} = ANY(?)", [values]
+        if values != [""] and not any(UNIT_SEPARATOR in v for v in values):
+            # one text parameter, split by the server: adapting a Python list of 10,000
+            # strings to an array parameter costs more than the query itself
+            yield f"{column} = ANY(string_to_array(?, chr(31)))", [UNIT_SEPARATOR.join(values)]
+        else:
+            yield f"{column} = ANY(?)", [values]
         return
     for start in range(0, len(values), IN_LIST_MAX):
         chunk = values[start:start + IN_LIST_MAX]
@@ -178,40 +185,118 @@ def catch_up(
     """Process the notification log from the tracked position; returns events processed.
 
     ``limit`` stops after that many notifications (used to test resuming mid-way).
-    On PostgreSQL the next page is read (in a thread) while this one is projected.
+
+    Each page is projected outside any transaction, then written in one transaction that
+    first checks, under the projection's lock, that the tracked position is still where
+    the page starts: a page projected while another projector moved on is dropped and
+    the catch-up reads on from the new position. Positions only move forward and every
+    write moves them, so an unchanged position proves the page read the state it wrote
+    over.
+
+    On PostgreSQL the work runs as a pipeline: the next page is read in one thread, the
+    page before is written (its own connection) in another, while Python projects this
+    one. A page is projected on the state the page before it leaves, carried over in
+    memory (it is not committed yet); everything older is read from the database (it is).
+    If the page before turns out stale, this one is dropped with it.
     """
     ensure_schema(db)
+    pipelined = db.backend == "postgres"
+    writer_db = db.companion() if pipelined else db
     done = 0
-    with _PageReader(ledger, ahead=db.backend == "postgres") as reader:
-        while limit is None or done < limit:
-            start = position(db) + 1
-            page = reader.page(start, _page_size(limit, done))
-            if not page:
-                break
-            with db.transaction():
-                db.lock(LOCK_NAME)
-                if position(db) + 1 != start:
-                    continue  # another projector took this page meanwhile: read on from its end
-                reader.read_ahead(page[-1].id + 1, _page_size(limit, done + len(page)))
-                _apply_page(ledger, db, page)
-                _set_position(db, page[-1].id)
+    with _PageReader(ledger, ahead=pipelined) as reader, ThreadPoolExecutor(1) as writer:
+        finished = False
+        while not finished and (limit is None or done < limit):
+            done, finished = _catch_up_run(ledger, db, writer_db, reader,
+                                           writer if pipelined else None, limit, done, progress)
+    return done
+
+
+def _catch_up_run(
+    ledger: Ledger, db: Database, writer_db: Database, reader: _PageReader,
+    writer: ThreadPoolExecutor | None, limit: int | None, done: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, bool]:
+    """Pages from the tracked position on: (events written so far, True) when the log
+    or the limit is reached, (…, False) when a page turns out stale (start again)."""
+    start = position(db) + 1
+    carried: Carried | None = None
+    pending: tuple[Future[bool], int] | None = None  # the write in flight, its size
+
+    def settle() -> bool:
+        nonlocal pending, done
+        if pending is None:
+            return True
+        future, size = pending
+        pending = None
+        if not future.result():
+            return False
+        done += size
+        if progress:
+            progress(size)
+        return True
+
+    while limit is None or done + (pending[1] if pending else 0) < limit:
+        size = _page_size(limit, done + (pending[1] if pending else 0))
+        page = reader.page(start, size)
+        if not page:
+            break
+        reader.read_ahead(page[-1][0] + 1, size)
+        projected = _project_page(ledger, db, page, carried)
+        if not settle():
+            return done, False
+        if writer is None:
+            if not _write_page(writer_db, start, page[-1][0], projected):
+                return done, False
             done += len(page)
             if progress:
                 progress(len(page))
-    return done
+        else:
+            pending = (writer.submit(_write_page, writer_db, start, page[-1][0], projected),
+                       len(page))
+        carried = projected.carried
+        start = page[-1][0] + 1
+    finished = settle()
+    return done, finished
+
+
+def _write_page(db: Database, start: int, last: int, projected: ProjectedPage) -> bool:
+    """One transaction: the page's rows and its new position, if nobody moved it meanwhile."""
+    with db.transaction():
+        db.lock(LOCK_NAME)
+        if position(db) + 1 != start:
+            return False
+        insert_rows(db, "rm_facts", FACT_COLUMNS, projected.facts)
+        insert_rows(db, "rm_postings", POSTING_COLUMNS, projected.postings)
+        _set_position(db, last)
+    return True
 
 
 def _page_size(limit: int | None, done: int) -> int:
     return PAGE_SIZE_MAX if limit is None else min(PAGE_SIZE_MAX, limit - done)
 
 
+# One notification as the projection reads it: (notification id, originator id,
+# originator version, topic, state).
+Row = tuple[int, Any, int, str, bytes]
+
+
+def row_of(notification: Any) -> Row:
+    return (notification.id, notification.originator_id, notification.originator_version,
+            notification.topic, notification.state)
+
+
 class _PageReader:
-    """Pages of the notification log, the next one read ahead in a thread when asked
-    (the database works on the read while Python projects the page before it). A page
-    read ahead from a position that turns out stale is dropped and read again."""
+    """Pages of the notification log as plain tuples, the next one read ahead in a
+    thread when asked (the database works on the read while Python projects the page
+    before it). A page read ahead from a position that turns out stale is dropped and
+    read again. The COPY recorder reads tuples in binary (no ``Notification`` object
+    or hex-decoded bytea per event); any other recorder's notifications are converted."""
 
     def __init__(self, ledger: Ledger, *, ahead: bool):
-        self.select = ledger.recorder.select_notifications
+        recorder = ledger.recorder
+        rows = getattr(recorder, "select_notification_rows", None)
+        self.select = rows or (lambda start, size: [
+            row_of(n) for n in recorder.select_notifications(start, size)])
         self.pool = ThreadPoolExecutor(1) if ahead else None
         self.pending: tuple[int, int, Future[Any]] | None = None
 
@@ -242,9 +327,9 @@ def _set_position(db: Database, new_position: int) -> None:
         db.execute("INSERT INTO rm_tracking (name, position) VALUES (?, ?)", [NAME, new_position])
 
 
-@dataclass(frozen=True)
-class RecordEvent:
-    """What the projection needs of one ``Recorded``/``Corrected`` event."""
+class RecordEvent(NamedTuple):
+    """What the projection needs of one ``Recorded``/``Corrected`` event (a named tuple:
+    built once per event, several times cheaper than a frozen dataclass)."""
 
     notification_id: int
     kind: str
@@ -268,11 +353,29 @@ def _plain_text(value: Any) -> Any:
 
 
 _NOT_PLAIN = object()
-_decode_json = json.JSONDecoder().decode
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_loads = orjson.loads
 
 
-def decode_page(ledger: Ledger, page: Iterable[Any]) -> list[RecordEvent]:
+def load_fields(text: str | bytes) -> dict[str, Any]:
+    """The fields of an ``rm_facts`` row (orjson, the standard library for what it refuses)."""
+    try:
+        return _loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _dumps(fields: dict[str, Any]) -> str:
+    """Compact JSON, non-ASCII kept (orjson: about twenty times ``json.dumps``); the
+    same text from the standard library for what orjson refuses (integers beyond 64
+    bits, say)."""
+    try:
+        return orjson.dumps(fields, default=_json_default).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(fields, default=_json_default, ensure_ascii=False,
+                          separators=(",", ":"))
+
+
+def decode_page(ledger: Ledger, page: Iterable[Row]) -> list[RecordEvent]:
     """The record events of a page of notifications, others skipped.
 
     Directly from the stored JSON when the mapper neither compresses nor encrypts:
@@ -281,18 +384,23 @@ def decode_page(ledger: Ledger, page: Iterable[Any]) -> list[RecordEvent]:
     text. Anything unusual goes through the mapper (``decode_with_mapper``)."""
     direct = ledger.mapper.compressor is None and ledger.mapper.cipher is None
     out = []
-    for notification in page:
-        if notification.topic not in RECORD_TOPICS:
+    for row in page:
+        if row[3] not in RECORD_TOPICS:
             continue
-        decoded = _decode_direct(notification) if direct else None
-        out.append(decoded or decode_with_mapper(ledger, notification))
+        decoded = _decode_direct(row) if direct else None
+        out.append(decoded or decode_with_mapper(ledger, row))
     return out
 
 
-def _decode_direct(notification: Any) -> RecordEvent | None:
-    """Plain ``json.loads`` (no per-object hook), then unwrap the few wrapped values
-    by hand: a record's fields are flat, so only their values need a look."""
-    state = _decode_json(notification.state.decode("utf8"))
+def _decode_direct(row: Row) -> RecordEvent | None:
+    """Plain JSON parsing (no per-object hook), then unwrap the few wrapped values
+    by hand: a record's fields are flat, so only their values need a look. Anything
+    orjson refuses (integers beyond 64 bits, say) goes the mapper's way."""
+    notification_id, originator_id, originator_version, _, stored = row
+    try:
+        state = _loads(stored)
+    except orjson.JSONDecodeError:
+        return None
     timestamp = state["timestamp"]
     timestamp = _plain_text(timestamp) if type(timestamp) is dict else _NOT_PLAIN
     fields = state["fields"]
@@ -304,23 +412,23 @@ def _decode_direct(notification: Any) -> RecordEvent | None:
             if value is _NOT_PLAIN:
                 return None
             fields[name] = value
-    originator_id = notification.originator_id
-    if type(originator_id) is not UUID:
-        originator_id = UUID(originator_id)
     return RecordEvent(
-        notification.id, state["kind"], state["key"], fields, _dumps(fields),
+        notification_id, state["kind"], state["key"], fields, _dumps(fields),
         _moment_text_of_iso(timestamp), state["business_date"], state["actor"],
-        f"{originator_id}/{notification.originator_version}", state["source"])
+        f"{originator_id}/{originator_version}", state["source"])
 
 
-def decode_with_mapper(ledger: Ledger, notification: Any) -> RecordEvent:
+def decode_with_mapper(ledger: Ledger, row: Row) -> RecordEvent:
     """The reference decoding: the mapper's domain event, its fields as JSON text."""
-    event = ledger.mapper.to_domain_event(notification)
-    fields_json = json.dumps(dict(event.fields), default=_json_default, ensure_ascii=False)
+    notification_id, originator_id, originator_version, topic, stored = row
+    event = ledger.mapper.to_domain_event(StoredEvent(
+        originator_id=originator_id, originator_version=originator_version,
+        topic=topic, state=bytes(stored)))
+    fields_json = _dumps(dict(event.fields))
     return RecordEvent(
-        notification.id, event.kind, event.key, json.loads(fields_json), fields_json,
+        notification_id, event.kind, event.key, load_fields(fields_json), fields_json,
         moment_text(event.timestamp), event.business_date, event.actor,
-        f"{event.originator_id}/{event.originator_version}", event.source)
+        f"{originator_id}/{originator_version}", event.source)
 
 
 def _moment_text_of_iso(text: str) -> str:
@@ -331,19 +439,39 @@ def _moment_text_of_iso(text: str) -> str:
     return moment_text(dt.datetime.fromisoformat(text))
 
 
-def _apply_page(ledger: Ledger, db: Database, page: Iterable[Any]) -> None:
+# What a page wrote, by (kind, key) and by posting subject: the state the next page
+# starts from while this page's write is still in flight.
+Carried = tuple[dict[tuple[str, str], dict[str, Any] | None], dict[str, dict[str, int]]]
+
+
+@dataclass(frozen=True)
+class ProjectedPage:
+    facts: list[tuple[Any, ...]]
+    postings: list[tuple[Any, ...]]
+    carried: Carried
+
+
+def _project_page(ledger: Ledger, db: Database, page: Sequence[Row],
+                  carried: Carried | None) -> ProjectedPage:
     events = decode_page(ledger, page)
     state, balances = FactState(db), PostingState(db)
-    posting = [e for e in events if e.kind in PAYMENT_KINDS or e.kind in POSTING_RULE_KINDS]
-    state.prefetch(pair for e in posting for pair in _lookups_of(e.kind, e.key))
-    balances.prefetch(_subject_of(e.kind, e.key) for e in posting)
+    if carried is not None:
+        state.cache.update(carried[0])
+        balances.cache.update(carried[1])
+    posting_events = [e for e in events
+                      if e.kind in PAYMENT_KINDS or e.kind in POSTING_RULE_KINDS]
+    subjects = [_subject_of(e.kind, e.key) for e in posting_events]
+    state.prefetch(pair for e in posting_events for pair in _lookups_of(e.kind, e.key))
+    balances.prefetch(subjects)
     facts, postings_rows = [], []
+    written: dict[tuple[str, str], dict[str, Any] | None] = {}
     for event in events:
         facts.append((event.notification_id, event.kind, event.key, event.recorded_at,
                       event.business_date, event.actor, event.fields_json,
                       event.evidence_event, event.source,
                       str(event.fields.get("household_id") or "")))
         state.put(event.kind, event.key, event.fields)
+        written[(event.kind, event.key)] = event.fields
         seq = 0
         for subject, new_postings in postings_for(event.kind, event.key, state.get):
             for posting in _delta(subject, new_postings, balances):
@@ -351,8 +479,8 @@ def _apply_page(ledger: Ledger, db: Database, page: Iterable[Any]) -> None:
                                       posting.amount_fen, event.business_date,
                                       event.recorded_at))
                 seq += 1
-    insert_rows(db, "rm_facts", FACT_COLUMNS, facts)
-    insert_rows(db, "rm_postings", POSTING_COLUMNS, postings_rows)
+    return ProjectedPage(facts, postings_rows,
+                         (written, {s: balances.cache[s] for s in subjects}))
 
 
 def _lookups_of(kind: str, key: str) -> tuple[tuple[str, str], ...]:
@@ -387,16 +515,19 @@ def insert_rows(db: Database, table: str, columns: Sequence[str],
 
 
 def _delta(subject: str, new: list[Posting], balances: PostingState) -> list[Posting]:
-    """The postings that turn what ``subject`` posted so far into ``new``."""
+    """The postings that turn what ``subject`` posted so far into ``new``, by account
+    in sorted order."""
     old = balances.get(subject)
     target: dict[str, int] = {}
     for posting in new:
         target[posting.account] = target.get(posting.account, 0) + posting.amount_fen
-    accounts = sorted(set(old) | set(target))
-    out = [Posting(a, target.get(a, 0) - old.get(a, 0)) for a in accounts]
-    out = [p for p in out if p.amount_fen != 0]
-    assert sum(p.amount_fen for p in out) == 0, f"unbalanced delta for {subject}"
     balances.put(subject, target)
+    if not old:  # the usual case: a first version posts what it says
+        out = [Posting(a, target[a]) for a in sorted(target) if target[a] != 0]
+    else:
+        out = [Posting(a, target.get(a, 0) - old.get(a, 0)) for a in sorted(set(old) | set(target))]
+        out = [p for p in out if p.amount_fen != 0]
+    assert sum(p.amount_fen for p in out) == 0, f"unbalanced delta for {subject}"
     return out
 
 

@@ -81,10 +81,10 @@ def test_a_file_naming_a_key_twice_records_it_then_corrects_it(store: Store,
 def test_direct_decoding_gives_the_rows_the_mapper_gives(store: Store,
                                                          tmp_path: Path) -> None:
     load_with_corrections(store, tmp_path)
-    page = store.ledger.recorder.select_notifications(1, 1000)
+    page = [facts.row_of(n) for n in store.ledger.recorder.select_notifications(1, 1000)]
     direct = facts.decode_page(store.ledger, page)
-    by_mapper = [facts.decode_with_mapper(store.ledger, n) for n in page
-                 if n.topic in facts.RECORD_TOPICS]
+    by_mapper = [facts.decode_with_mapper(store.ledger, row) for row in page
+                 if row[3] in facts.RECORD_TOPICS]
     assert len(direct) == len(by_mapper) > 10
     assert direct == by_mapper
 
@@ -114,3 +114,29 @@ def test_a_corrected_bank_line_reverses_what_it_posted_across_pages(store: Store
     assert balances["household:H002:dibao"] == 50000  # failed, then paid by the correction
     assert balances["household:H003:dibao"] == 30000 + 12500
     assert balances["suspense:bank-unmatched"] == 8000
+
+
+def test_a_projector_overtaken_mid_run_drops_its_stale_pages(
+        store: Store, store_url: str, tmp_path: Path, monkeypatch: Any) -> None:
+    """While one projector's page is written, another projects the rest of the log: the
+    first one's next page (projected on state it carried over) must not be written."""
+    load_with_corrections(store, tmp_path)
+    reference = read_models(store)
+    facts.drop(store.db)
+    monkeypatch.setattr(facts, "PAGE_SIZE_MAX", 3)
+    other = Store(store_url)
+    overtaken: list[int] = []
+
+    def overtake(_: int) -> None:
+        if not overtaken:
+            overtaken.append(facts.catch_up(other.ledger, other.db))
+
+    try:
+        first = facts.catch_up(store.ledger, store.db, progress=overtake)
+    finally:
+        other.close()
+    logged = len(store.ledger.recorder.select_notifications(1, 10_000))
+    # the first projector wrote its first page only: what it projected next was stale
+    assert (first, overtaken[0]) == (3, logged - 3)
+    assert read_models(store) == reference
+    assert facts.trial_balance(store.db) == 0
