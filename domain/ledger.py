@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
@@ -140,8 +141,11 @@ class Ledger(Application):
         state = {"timestamp": RECORDED.create_timestamp(), "originator_topic": RECORD_TOPIC,
                  "kind": kind, "key": key, "fields": dict(fields), "actor": actor,
                  "business_date": business_date_of(fields), "source": source}
+        encoded = encode_plain_state(state)
+        if encoded is None:
+            encoded = self.mapper.transcoder.encode(state)
         return StoredEvent(originator_id=rid, originator_version=1, topic=RECORDED_TOPIC,
-                           state=self.mapper.transcoder.encode(state))
+                           state=encoded)
 
     def _stored_events(self, touched: Sequence[Any]) -> list[StoredEvent]:
         """Every pending event, aggregate by aggregate in order (as ``save`` does)."""
@@ -356,6 +360,34 @@ class Ledger(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {what}") from None
+
+
+_JSON_NATIVE = frozenset({str, int, bool, type(None)})
+
+
+def encode_plain_state(state: dict[str, Any]) -> bytes | None:
+    """The bytes eventsourcing's ``JSONTranscoder`` writes for a record event's state
+    (compact JSON, non-ASCII kept, a Decimal as ``{"_type_":"decimal_str",…}``, the
+    timestamp as ``{"_type_":"datetime_iso",…}``), written by orjson, about ten times
+    faster. None when a field holds anything else (or what orjson refuses, such as an
+    integer beyond 64 bits): the transcoder encodes that event."""
+    fields = {}
+    for name, value in state["fields"].items():
+        kind = type(value)
+        if kind is Decimal:
+            value = {"_type_": "decimal_str", "_data_": str(value)}
+        elif kind not in _JSON_NATIVE:
+            return None
+        fields[name] = value
+    timestamp = state["timestamp"]
+    if type(timestamp) is not dt.datetime:
+        return None
+    try:
+        return orjson.dumps({**state, "timestamp": {"_type_": "datetime_iso",
+                                                    "_data_": timestamp.isoformat()},
+                             "fields": fields})
+    except orjson.JSONEncodeError:
+        return None
 
 
 def _repeated(keys: Sequence[str]) -> set[str]:

@@ -254,7 +254,7 @@ def run_county(frames: Frames, policy: dict[str, dict], as_of: str,
     added = {kind: pd.concat([getattr(frames, kind)] + [i[kind] for i in imports if kind in i],
                              ignore_index=True)
              for kind in REFERENCE_KINDS if any(kind in i for i in imports)}
-    return runner.run(dataclasses.replace(frames, **added), policy, as_of)
+    return runner.run(dataclasses.replace(frames, **added), policy, as_of, jobs=1)
 
 
 def keyed_items(frames: Frames, heads: np.ndarray, accounts: np.ndarray,
@@ -270,7 +270,7 @@ def run_group(group: tuple[int, list[tuple[int, str, pd.DataFrame]]],
     number, items = group
     frames = partition_frames(items)
     modules = HEAD_MODULES if number < parts else ACCOUNT_MODULES
-    found, _ = runner.run(frames, policy, as_of, modules=modules, screens=[])
+    found, _ = runner.run(frames, policy, as_of, modules=modules, screens=[], jobs=1)
     found = found[across_counties(found)] if not found.empty else found
     if number >= parts:
         return found

@@ -12,7 +12,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import importlib
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
@@ -46,6 +49,12 @@ AMOUNT_FORMAT = "0.00"
 COLUMN_WIDTHS = [8, 16, 24, 10, 14, 8, 30, 80, 60]
 
 Progress = Callable[[str], None]
+# Below this many payroll lines the modules run one after the other: starting worker
+# processes costs more than it saves.
+PARALLEL_MIN_PAYROLL = 100_000
+# The slowest modules at a million households (benchmarks/README.md), started first so
+# that the workers finish together.
+SLOW_FIRST = ["b01", "e02", "e01", "e08", "e05", "e04", "e06", "p04", "e07"]
 
 
 def load_module(name: str) -> ModuleType:
@@ -63,32 +72,96 @@ def load_module(name: str) -> ModuleType:
 
 def run(frames: Frames, policy: dict[str, dict], as_of: str,
         progress: Progress | None = None, modules: Sequence[str] | None = None,
-        screens: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        screens: Sequence[str] | None = None,
+        jobs: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(findings, leads), each sorted by (code, subject_id).
 
     ``modules``/``screens`` default to every rule/screen module; a code absent from
-    ``policy`` runs with its DEFAULTS.
+    ``policy`` runs with its DEFAULTS. ``jobs`` worker processes (default: one per CPU)
+    share the frames by ``fork`` and run the modules side by side once the month is
+    large (PARALLEL_MIN_PAYROLL); the result is the same table as one process gives.
     """
     dt.date.fromisoformat(as_of)  # a malformed as-of date fails here, not deep in a rule
-    findings = _run_all(RULE_MODULES if modules is None else modules,
-                        frames, policy, as_of, progress)
-    leads = _run_all(SCREEN_MODULES if screens is None else screens,
-                     frames, policy, as_of, progress)
-    return findings, leads
+    rule_names = RULE_MODULES if modules is None else list(modules)
+    screen_names = SCREEN_MODULES if screens is None else list(screens)
+    enabled = _enabled(rule_names + screen_names, policy, progress)
+    workers = _workers(jobs, len(enabled), len(frames.payroll))
+    if workers > 1:
+        found = _run_forked(enabled, frames, as_of, progress, workers)
+    else:
+        found = {name: _run_one(name, settings, frames, as_of, progress)
+                 for name, settings in enabled.items()}
+    return (_combined([found[n] for n in rule_names if n in found]),
+            _combined([found[n] for n in screen_names if n in found]))
 
 
-def _run_all(names: Sequence[str], frames: Frames, policy: dict[str, dict], as_of: str,
-             progress: Progress | None) -> pd.DataFrame:
-    results = []
+def _enabled(names: Sequence[str], policy: dict[str, dict],
+             progress: Progress | None) -> dict[str, dict]:
+    """The settings of each module to run (its DEFAULTS, then the policy), in order."""
+    out = {}
     for name in names:
         module = load_module(name)
         settings = {**module.DEFAULTS, **policy.get(module.CODE, {})}
         if not settings.pop("enabled", True):
             _tell(progress, f"{module.CODE} {module.TITLE_ZH}: 已停用 (disabled)")
             continue
-        found = _checked_result(module, module.check(frames, settings, as_of))
-        _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found)}")
-        results.append(found)
+        out[name] = settings
+    return out
+
+
+def _workers(jobs: int | None, modules: int, payroll_lines: int) -> int:
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if payroll_lines < PARALLEL_MIN_PAYROLL \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(jobs, modules))
+
+
+def _run_one(name: str, settings: dict, frames: Frames, as_of: str,
+             progress: Progress | None) -> pd.DataFrame:
+    module = load_module(name)
+    found = _checked_result(module, module.check(frames, settings, as_of))
+    _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found)}")
+    return found
+
+
+# What the forked workers read: set just before the pool forks them, so each inherits
+# the frames (copy-on-write) instead of receiving them pickled.
+_SHARED: tuple[Frames, str] | None = None
+
+
+def _check_in_worker(name: str, settings: dict) -> pd.DataFrame:
+    assert _SHARED is not None, "worker started without the frames"
+    frames, as_of = _SHARED
+    module = load_module(name)
+    return _checked_result(module, module.check(frames, settings, as_of))
+
+
+def _run_forked(enabled: dict[str, dict], frames: Frames, as_of: str,
+                progress: Progress | None, workers: int) -> dict[str, pd.DataFrame]:
+    """Each module in a worker process, the slow ones submitted first; the results are
+    gathered by name, so the order they finish in changes nothing."""
+    global _SHARED
+    order = [n for n in SLOW_FIRST if n in enabled] + \
+        [n for n in enabled if n not in SLOW_FIRST]
+    _SHARED = (frames, as_of)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) \
+                as pool:
+            futures = {name: pool.submit(_check_in_worker, name, enabled[name])
+                       for name in order}
+            found = {}
+            for name in enabled:  # progress in module order, as the one-process run tells it
+                found[name] = futures[name].result()
+                module = load_module(name)
+                _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found[name])}")
+    finally:
+        _SHARED = None
+    return found
+
+
+def _combined(results: list[pd.DataFrame]) -> pd.DataFrame:
     found_any = [r for r in results if not r.empty]
     if not found_any:
         return empty_findings()
