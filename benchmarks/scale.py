@@ -17,6 +17,10 @@ payroll and one bank-return line per household), then measures, in this order:
    p99) beside the indexed rm_facts lookup of the household's own rows;
 5. peak memory (max RSS after each stage).
 
+``--months K`` loads K-1 more months of payroll and bank lines for the same households
+after the first (2025-04, 2025-05, …) before projecting: a million households and four
+months are ten million events, the store the statement target speaks of.
+
 A PostgreSQL URL without ``?schema=`` gets a fresh schema, dropped at the end (keep it
 with ``--keep``). Why a script and not a test: these are measurements against the
 hardware, not pass/fail checks; CI runs none of this.
@@ -151,6 +155,40 @@ def load(store: Any, data: Path, report: Report) -> int:
                f"{payroll_bank_seconds:.1f} s", "", "", TARGETS["load"])
     store.append_rate = clock.events / clock.seconds if clock.seconds else 0.0
     return events
+
+
+def load_more_months(store: Any, data: Path, households: int, months: int,
+                     report: Report) -> None:
+    """Months 2..K: each month's payroll and bank-return files (generated once into
+    ``<data>/month_<period>``), parsed and recorded like the first month's."""
+    from api import files
+    from api.county import write_bulk_month
+
+    events, seconds = 0, 0.0
+    for offset in range(1, months):
+        period = _period_after(PERIOD, offset)
+        folder = data / f"month_{period}"
+        if not (folder / f"payroll_{period}.csv").exists():
+            write_bulk_month(folder, households=households, period=period)
+        for path in (folder / f"payroll_{period}.csv", folder / f"bank_return_{period}.csv"):
+            with timed() as took:
+                pf = files.parse_file(path)
+                outcome = store.ledger.record_file(
+                    kind=pf.kind, name=pf.name, sha256=pf.sha256, rows=pf.rows,
+                    row_numbers=pf.row_numbers, actor="benchmark")
+                del pf
+            events += outcome.events
+            seconds += took[0]
+            print(f"    {path.name}: {outcome.events:,} events parsed and recorded in "
+                  f"{took[0]:.1f} s", file=sys.stderr, flush=True)
+    report.add(f"load: months 2–{months}, payroll + bank-return files, parse + record "
+               "(events/s)", f"{rate(events, seconds)} ({events:,} events, {seconds:.1f} s)")
+
+
+def _period_after(period: str, months: int) -> str:
+    year, month = map(int, period.split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def sample_stored_events(store: Any, limit: int) -> list[Any]:
@@ -377,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the fresh schema")
     parser.add_argument("--requests", type=int, default=STATEMENT_REQUESTS,
                         help="household statements to time")
+    parser.add_argument("--months", type=int, default=1,
+                        help="months of payroll and bank lines to load (the first with "
+                             "households and enrolments)")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["baselines", "reconciliation", "statement"])
     args = parser.parse_args(argv)
@@ -393,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(url)
     try:
         stage(report, "load", lambda: load(store, data, report))
+        if args.months > 1:
+            stage(report, "more months", lambda: load_more_months(
+                store, data, args.households, args.months, report))
         if "baselines" not in args.skip:
             stage(report, "append baselines", lambda: append_baselines(store, report))
         stage(report, "projection", lambda: project(store, report))

@@ -8,7 +8,7 @@ file's SHA-256) makes loading the same bytes again a no-op, also after a crash.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,6 +32,7 @@ POLICY_KIND, POLICY_KEY = "policy", "current"
 ADJUSTMENT_KIND, RECOVERY_KIND = "adjustments", "recoveries"  # records posted by the API
 EXISTS_CHUNK_MAX = 500  # ids per existence query (SQLite: bound parameters)
 EXISTS_CHUNK_MAX_PG = 20_000  # ids per existence query on PostgreSQL (one array parameter)
+RECORD_CHUNK_ROWS = 20_000  # rows of a file turned into events at a time (memory per chunk)
 RECORD_TOPIC = get_topic(Record)
 RECORDED: Any = Record.Recorded  # type: ignore[attr-defined]
 RECORDED_TOPIC = get_topic(RECORDED)
@@ -79,50 +80,84 @@ class Ledger(Application):
         New records (the bulk of a monthly file) skip the aggregate machinery: their
         ``Recorded`` event is encoded straight to the stored event ``save`` would write
         (same topic, same JSON, version 1). Corrections, and keys that occur more than
-        once in the file, take the aggregate path. All events, in the order ``save``
-        would write them, go to the recorder in ONE ``insert_events`` call: on
-        PostgreSQL one COPY under the table lock (``projections.bulk_recorder``).
+        once in the file, take the aggregate path. The events are produced RECORD_CHUNK_ROWS
+        rows at a time and streamed into one transaction: on PostgreSQL one COPY under
+        the table lock (``projections.bulk_recorder``), so a million-line file is never
+        a million events in memory; other recorders get them as one list.
         """
         if self.file_loaded(sha256):
             return FileOutcome(name, kind, len(rows), 0, 0, 0, 0, already_loaded=True)
         keys = [key_of(kind, fields) for fields in rows]
-        ids = {key: record_id(kind, key) for key in keys}
-        repeated = _repeated(keys) if len(ids) != len(keys) else set()
-        latest: dict[str, Any] = self._records_of(ids)
+        tally = _Tally()
+        events = self._file_events(kind, name, sha256, rows, row_numbers, keys, actor, tally)
+        written = self._insert_stream(events)
+        unchanged = len(rows) - tally.created - tally.corrected
+        return FileOutcome(name, kind, len(rows), tally.created, tally.corrected, unchanged,
+                           written, already_loaded=False)
+
+    def _file_events(
+        self, kind: str, name: str, sha256: str, rows: Sequence[dict[str, Any]],
+        row_numbers: Sequence[int], keys: list[str], actor: str, tally: _Tally,
+    ) -> Iterator[StoredEvent]:
+        """The stored events of a file, chunk by chunk, then its ``ImportedFile`` marker.
+        Within a chunk, aggregate by aggregate in row order (as ``save`` writes them); a
+        key repeated in the file keeps its aggregate across chunks, each chunk writing
+        the versions it added."""
+        repeated = _repeated(keys)
+        carried: dict[str, Any] = {}  # the Record of each repeated key seen so far
         direct = self._encodes_directly()
-        touched: list[Any] = []  # StoredEvent (new record, encoded) or a Record aggregate
-        touched_ids: set[UUID] = set()
-        created = corrected = 0
-        for fields, row_no, key in zip(rows, row_numbers, keys, strict=True):
-            source = f"{name}#{row_no}"
-            current = latest.get(key)
-            if current is None:
-                created += 1
-                if direct and key not in repeated:
-                    touched.append(self._recorded_event(ids[key], kind, key, fields, actor,
-                                                        source))
+        for start in range(0, len(rows), RECORD_CHUNK_ROWS):
+            stop = start + RECORD_CHUNK_ROWS
+            chunk_keys = keys[start:stop]
+            ids = {key: record_id(kind, key) for key in chunk_keys if key not in carried}
+            latest: dict[str, Any] = {**self._records_of(ids), **carried}
+            touched: list[Any] = []  # StoredEvent (new record, encoded) or a Record
+            touched_ids: set[UUID] = set()
+            for fields, row_no, key in zip(rows[start:stop], row_numbers[start:stop],
+                                           chunk_keys, strict=True):
+                source = f"{name}#{row_no}"
+                current = latest.get(key)
+                if current is None:
+                    tally.created += 1
+                    if direct and key not in repeated:
+                        touched.append(self._recorded_event(ids[key], kind, key, fields,
+                                                            actor, source))
+                        continue
+                    record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
+                                    business_date=business_date_of(fields), source=source)
+                    latest[key] = record
+                elif current.fields != fields:
+                    current.correct(fields=dict(fields), actor=actor,
+                                    business_date=business_date_of(fields), source=source)
+                    tally.corrected += 1
+                    if current.id in touched_ids:
+                        continue
+                    record = current
+                else:
                     continue
-                record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
-                                business_date=business_date_of(fields), source=source)
-                latest[key] = record
-            elif current.fields != fields:
-                current.correct(fields=dict(fields), actor=actor,
-                                business_date=business_date_of(fields), source=source)
-                corrected += 1
-                if current.id in touched_ids:
-                    continue
-                record = current
-            else:
-                continue
-            touched_ids.add(record.id)
-            touched.append(record)
+                if key in repeated:
+                    carried[key] = record
+                touched_ids.add(record.id)
+                touched.append(record)
+            yield from self._stored_events(touched)
         marker = ImportedFile(sha256=sha256, name=name, kind=kind, rows=len(rows),
-                              created=created, corrected=corrected, actor=actor)
-        stored = self._stored_events([*touched, marker])
-        self._insert_all(stored)
-        unchanged = len(rows) - created - corrected
-        return FileOutcome(name, kind, len(rows), created, corrected, unchanged, len(stored),
-                           already_loaded=False)
+                              created=tally.created, corrected=tally.corrected, actor=actor)
+        yield from self._stored_events([marker])
+
+    def _insert_stream(self, events: Iterator[StoredEvent]) -> int:
+        """Every event of the stream in one transaction; how many were written."""
+        recorder: Any = self.recorder
+        stream = getattr(recorder, "insert_event_stream", None)
+        try:
+            if stream is not None and not recorder.datastore.enable_db_functions:
+                return int(stream(events))
+            stored = list(events)
+            recorder.insert_events(stored)
+            return len(stored)
+        except IntegrityError as error:
+            raise Conflict(
+                "another writer recorded the same records at the same time; "
+                "nothing was written, load again") from error
 
     def _records_of(self, ids: dict[str, UUID]) -> dict[str, Any]:
         """The stored Record of each key that has one (most keys of a new month: none)."""
@@ -157,14 +192,6 @@ class Ledger(Application):
             else:
                 stored.extend(to_stored(e) for e in item.collect_events())
         return stored
-
-    def _insert_all(self, stored: Sequence[StoredEvent]) -> None:
-        try:
-            self.recorder.insert_events(stored)
-        except IntegrityError as error:
-            raise Conflict(
-                "another writer recorded the same records at the same time; "
-                "nothing was written, load again") from error
 
     def record_row(self, kind: str, fields: dict[str, Any], actor: str, source: str) -> str:
         """Record one row (from the API): 'created', 'corrected' or 'unchanged'."""
@@ -388,6 +415,12 @@ def encode_plain_state(state: dict[str, Any]) -> bytes | None:
                              "fields": fields})
     except orjson.JSONEncodeError:
         return None
+
+
+@dataclass
+class _Tally:
+    created: int = 0
+    corrected: int = 0
 
 
 def _repeated(keys: Sequence[str]) -> set[str]:

@@ -35,6 +35,7 @@ NAME = "facts"
 LOCK_NAME = "aidledger.projection.facts"
 # Notifications per page (one read, one transaction): ~10 MB of events at most.
 PAGE_SIZE_MAX = 10_000
+ANALYZE_AFTER_EVENTS = 100_000  # a catch-up this long refreshes the tables' statistics
 UNIT_SEPARATOR = "\x1f"
 IN_LIST_MAX = 500  # bound parameters per IN (...) list on SQLite
 PAYMENT_KINDS = ("payroll", "bank_return")  # both post under one 'payment|<key>' subject
@@ -208,6 +209,11 @@ def catch_up(
         while not finished and (limit is None or done < limit):
             done, finished = _catch_up_run(ledger, db, writer_db, reader,
                                            writer if pipelined else None, limit, done, progress)
+    if pipelined and done >= ANALYZE_AFTER_EVENTS:
+        # fresh planner statistics, or PostgreSQL guesses thousands of rows per household
+        # and key until autovacuum runs, and a statement takes a parallel scan
+        for table in ("rm_facts", "rm_postings"):
+            db.execute(f"ANALYZE {table}")
     return done
 
 
