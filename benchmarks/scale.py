@@ -89,6 +89,12 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_rss_mb() -> float:
+    """Peak resident set size of the largest worker process so far (the reconciliation
+    forks its workers; pages they share with this process count in both)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 @contextmanager
 def timed() -> Iterator[list[float]]:
     box = [0.0]
@@ -403,7 +409,9 @@ def drop_schema(url: str, schema: str) -> None:
 def stage(report: Report, name: str, work: Callable[[], Any]) -> Any:
     print(f"{name} …", file=sys.stderr, flush=True)
     result = work()
-    report.add(f"peak memory after {name} (max RSS)", f"{rss_mb():,.0f} MB")
+    workers = worker_rss_mb()
+    report.add(f"peak memory after {name} (max RSS)", f"{rss_mb():,.0f} MB"
+               + (f"; largest worker {workers:,.0f} MB" if workers else ""))
     return result
 
 

@@ -154,3 +154,34 @@ def test_an_empty_amount_stays_unknown(value: object) -> None:
 def test_a_number_stored_as_json_number_converts_as_decimal_does() -> None:
     assert fen_of(12) == to_fen(Decimal(12)) == 1200
     assert fen_of(0.1) == to_fen(Decimal(0.1))
+
+
+def _add_fact(store: Store, kind: str, key: str, fields: dict[str, Any]) -> None:
+    """A fact row as a hand-edited or future writer might leave it."""
+    last = store.db.query("SELECT MAX(notification_id) FROM rm_facts")[0][0]
+    with store.db.transaction():
+        facts.insert_rows(store.db, "rm_facts", facts.FACT_COLUMNS, [(
+            last + 1, kind, key, "2030-01-01T00:00:00.000000Z", "2030-01-01", "t",
+            json.dumps(fields, ensure_ascii=False), "e/1", "x.csv#2", "")])
+
+
+def test_values_the_server_cannot_take_apart_exactly_are_read_in_python(
+        corrected_county) -> None:
+    """A number in a text field, an amount written as a JSON number: the frame is still
+    the reference frame (str(12) is '12', not what the server would print)."""
+    store, _, _ = corrected_county
+    line = {c.name: "" for c in columns("payroll")}
+    _add_fact(store, "payroll", "Z|1", {**line, "batch_id": "Z", "line_no": "1",
+                                        "township": 12, "amount": 1.5})
+    fast = load_frames(store.db)
+    assert_same_frames(fast, reference_frames(store.db))
+    assert fast.payroll["township"].iloc[-1] == "12"
+
+
+def test_an_amount_no_reading_accepts_fails_as_it_fails_in_python(corrected_county) -> None:
+    store, _, _ = corrected_county
+    line = {c.name: "" for c in columns("payroll")}
+    _add_fact(store, "payroll", "Z|2", {**line, "batch_id": "Z", "line_no": "2",
+                                        "amount": "12,50"})
+    with pytest.raises(ArithmeticError):
+        load_frames(store.db)
