@@ -162,116 +162,10 @@ def frame_of_columns(kind: str, data: dict[str, list[Any]]) -> pd.DataFrame:
 
 def kind_frame(db: Database, kind: str, known_at: str | None) -> pd.DataFrame:
     """One kind's frame: the latest version of each key recorded by ``known_at``
-    (fetched rows and decoded fields are millions of objects: no cyclic GC meanwhile).
-    On PostgreSQL the server picks the versions and takes the JSON apart (``server_frame``);
-    a kind it cannot take apart exactly is read here, in Python."""
-    if db.backend == "postgres":
-        frame = server_frame(db, kind, known_at)
-        if frame is not None:
-            return frame
+    (fetched rows and decoded fields are millions of objects: no cyclic GC meanwhile)."""
     with cyclic_gc_paused():
         rows = latest_versions(_fact_rows(db, kind, known_at))
         return frame_of_columns(kind, _column_values(kind, rows))
-
-
-# --- PostgreSQL: the server takes the JSON apart --------------------------------------------
-#
-# A million payroll rows read into Python cost a string per value and a JSON parse per row
-# (half a minute on a 2-core machine). PostgreSQL can pick the latest versions, parse the
-# JSON (jsonb, once per row) and send one CSV column per frame column, which pandas' C
-# reader turns into the frame. Each value is converted exactly as ``frame_of_columns``
-# converts it; where it could not be (a number or a boolean in a text field, text in a
-# boolean one), the row says so in ``odd`` and the kind is read in Python instead.
-
-ODD_COLUMN = "_odd"
-SIDE_BY_SIDE_FACTS_MIN = 200_000  # facts (planner's estimate) from which kinds load in threads
-FRAME_THREADS = 3
-
-
-def _server_select(kind: str) -> tuple[str, list[str], dict[str, str]]:
-    """The SELECT list (over ``j``, the fields as jsonb), the CSV column names and the
-    pandas dtype of each."""
-    parts, names, dtypes, odd = [], [], {}, []
-    for column in columns(kind):
-        value = f"(j->'{column.name}')"
-        text = f"(j->>'{column.name}')"
-        if column.type.startswith("money"):
-            odd.append(f"jsonb_typeof({value}) NOT IN ('string', 'null')")
-            fen = f"round(NULLIF({text}, '')::numeric * 100)::bigint"
-            name = column.name + "_fen"
-            if column.type == "money?":
-                parts.append(fen)
-                dtypes[name] = "Int64"
-            else:
-                parts.append(f"COALESCE({fen}, 0)")
-                dtypes[name] = "int64"
-        elif column.type == "int":
-            odd.append(f"jsonb_typeof({value}) NOT IN ('string', 'number', 'null')")
-            parts.append(f"COALESCE(({text})::bigint, 0)")
-            name, dtypes[column.name] = column.name, "int64"
-        elif column.type == "bool":
-            odd.append(f"jsonb_typeof({value}) NOT IN ('boolean', 'null')")
-            parts.append(f"CASE WHEN jsonb_typeof({value}) = 'boolean' "
-                         f"AND ({value})::boolean THEN 1 ELSE 0 END")
-            name, dtypes[column.name] = column.name, "bool"
-        else:
-            odd.append(f"jsonb_typeof({value}) NOT IN ('string', 'null')")
-            parts.append(f"COALESCE({text}, '')")
-            name, dtypes[column.name] = column.name, "object"
-        names.append(name)
-    for name in ROW_COLUMNS:
-        parts.append(name)
-        names.append(name)
-        dtypes[name] = "object"
-    parts.append(f"({' OR '.join(odd) or 'false'})::int")
-    names.append(ODD_COLUMN)
-    dtypes[ODD_COLUMN] = "int64"
-    return ", ".join(parts), names, dtypes
-
-
-def server_frame(db: Database, kind: str, known_at: str | None) -> pd.DataFrame | None:
-    """The kind's frame built by the server (see above); None when a value needs the
-    Python reading (an odd row, or text PostgreSQL will not read as a number)."""
-    import io
-
-    import psycopg
-
-    select, names, dtypes = _server_select(kind)
-    known = "" if known_at is None else " AND recorded_at <= %(known_at)s"
-    later = "" if known_at is None else " AND g.recorded_at <= %(known_at)s"
-    sql = (f"COPY (SELECT {select} FROM (SELECT f.*, f.fields::jsonb AS j FROM rm_facts f "
-           f"WHERE kind = %(kind)s{known} AND NOT EXISTS (SELECT 1 FROM rm_facts g "
-           f"WHERE g.kind = f.kind AND g.key = f.key AND g.notification_id > f.notification_id"
-           f"{later}) OFFSET 0) v ORDER BY notification_id) TO STDOUT (FORMAT csv)")
-    # OFFSET 0 keeps the subquery whole: flattened, the planner would parse the JSON
-    # again for every reference to j (twenty times a row)
-    params = {"kind": kind, "known_at": known_at}
-    buffer = io.BytesIO()
-    conn = db._conn  # noqa: SLF001 - the Database has no COPY method
-    try:
-        # JIT-compiling a select list this long (with inlining and optimisation, which
-        # the cost of a million rows switches on) takes longer than running it
-        conn.execute("SET jit = off")
-        with conn.cursor() as cur, cur.copy(sql, params) as copy:
-            for block in copy:
-                buffer.write(block)
-    except psycopg.DataError:
-        return None  # text the server will not read as a number: Python says why
-    finally:
-        conn.execute("RESET jit")
-    buffer.seek(0)
-    optional = [n for n, t in dtypes.items() if t == "Int64"]
-    frame = pd.read_csv(
-        buffer, header=None, names=names, dtype={n: ("object" if t == "bool" else t)
-                                                  for n, t in dtypes.items()},
-        keep_default_na=False, na_values={n: [""] for n in optional} or None,
-        na_filter=bool(optional), encoding="utf-8", engine="c")
-    if frame[ODD_COLUMN].any():
-        return None
-    for name, type_ in dtypes.items():
-        if type_ == "bool":
-            frame[name] = frame[name].astype("int64").astype(bool)
-    return frame.drop(columns=ODD_COLUMN)[frame_columns(kind)]
 
 
 def load_frames(db: Database, known_at: str | None = None) -> Frames:
@@ -280,33 +174,8 @@ def load_frames(db: Database, known_at: str | None = None) -> Frames:
     if not db.table_exists("rm_facts"):
         return Frames(**{k: frame_of(k, []) for k in KINDS},
                       adjustments=pd.DataFrame(columns=ADJUSTMENT_COLUMNS))
-    if db.backend == "postgres" and _estimated_facts(db) >= SIDE_BY_SIDE_FACTS_MIN:
-        frames = _kind_frames_side_by_side(db, known_at)
-    else:
-        frames = {kind: kind_frame(db, kind, known_at) for kind in KINDS}
+    frames = {kind: kind_frame(db, kind, known_at) for kind in KINDS}
     return Frames(**frames, adjustments=pd.DataFrame(columns=ADJUSTMENT_COLUMNS))
-
-
-def _estimated_facts(db: Database) -> int:
-    rows = db.query("SELECT reltuples FROM pg_class WHERE oid = 'rm_facts'::regclass")
-    return int(rows[0][0]) if rows else 0
-
-
-def _kind_frames_side_by_side(db: Database, known_at: str | None) -> dict[str, pd.DataFrame]:
-    """Each kind read on a connection of its own, FRAME_THREADS kinds at a time: the
-    server takes several kinds apart at once (one core each) while pandas reads the
-    CSV of another."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(kind: str) -> pd.DataFrame:
-        own = Database(db.config)
-        try:
-            return kind_frame(own, kind, known_at)
-        finally:
-            own.close()
-
-    with ThreadPoolExecutor(FRAME_THREADS) as pool:
-        return dict(zip(KINDS, pool.map(one, KINDS), strict=True))
 
 
 def normalise_moment(moment: str | None) -> str | None:
