@@ -45,12 +45,10 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from projections.db import ANALYZE_AFTER_ROWS
+
 # Writes with at least this many events go through COPY; smaller ones take the stock path.
 COPY_EVENTS_MIN = 200
-# After a write this large the table's planner statistics are refreshed at once: without
-# them PostgreSQL guesses ~100,000 events per aggregate id and reads one aggregate with a
-# parallel scan (60-130 ms instead of 0.1 ms) until autovacuum gets round to it.
-ANALYZE_AFTER_EVENTS = 100_000
 PG_TYPE_OF_ID = {"uuid": "uuid", "text": "text"}
 
 
@@ -101,7 +99,7 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
         return ids
 
     def _analyze_after(self, written: int) -> None:
-        if written >= ANALYZE_AFTER_EVENTS:
+        if written >= ANALYZE_AFTER_ROWS:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute(self.analyze_statement)
 

@@ -20,22 +20,23 @@ import datetime as dt
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
+
 import orjson
 from eventsourcing.persistence import StoredEvent
 
 from domain.ledger import Ledger
 from domain.postings import _RULES, Posting, postings_for
 from domain.records import Record
-from projections.db import Database
+from projections.db import ANALYZE_AFTER_ROWS, Database
 
 NAME = "facts"
 LOCK_NAME = "aidledger.projection.facts"
 # Notifications per page (one read, one transaction): ~10 MB of events at most.
 PAGE_SIZE_MAX = 10_000
-ANALYZE_AFTER_EVENTS = 100_000  # a catch-up this long refreshes the tables' statistics
 UNIT_SEPARATOR = "\x1f"
 IN_LIST_MAX = 500  # bound parameters per IN (...) list on SQLite
 PAYMENT_KINDS = ("payroll", "bank_return")  # both post under one 'payment|<key>' subject
@@ -204,14 +205,13 @@ def catch_up(
     pipelined = db.backend == "postgres"
     writer_db = db.companion() if pipelined else db
     done = 0
-    with _PageReader(ledger, ahead=pipelined) as reader, ThreadPoolExecutor(1) as writer:
+    with _PageReader(ledger, ahead=pipelined) as reader, \
+            (ThreadPoolExecutor(1) if pipelined else nullcontext()) as writer:
         finished = False
         while not finished and (limit is None or done < limit):
-            done, finished = _catch_up_run(ledger, db, writer_db, reader,
-                                           writer if pipelined else None, limit, done, progress)
-    if pipelined and done >= ANALYZE_AFTER_EVENTS:
-        # fresh planner statistics, or PostgreSQL guesses thousands of rows per household
-        # and key until autovacuum runs, and a statement takes a parallel scan
+            done, finished = _catch_up_run(ledger, db, writer_db, reader, writer, limit,
+                                           done, progress)
+    if pipelined and done >= ANALYZE_AFTER_ROWS:
         for table in ("rm_facts", "rm_postings"):
             db.execute(f"ANALYZE {table}")
     return done

@@ -118,11 +118,20 @@ def _workers(jobs: int | None, modules: int, payroll_lines: int) -> int:
     return max(1, min(jobs, modules))
 
 
+def _check(name: str, settings: dict, frames: Frames, as_of: str) -> pd.DataFrame:
+    module = load_module(name)
+    return _checked_result(module, module.check(frames, settings, as_of))
+
+
+def _tell_found(progress: Progress | None, name: str, found: pd.DataFrame) -> None:
+    module = load_module(name)
+    _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found)}")
+
+
 def _run_one(name: str, settings: dict, frames: Frames, as_of: str,
              progress: Progress | None) -> pd.DataFrame:
-    module = load_module(name)
-    found = _checked_result(module, module.check(frames, settings, as_of))
-    _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found)}")
+    found = _check(name, settings, frames, as_of)
+    _tell_found(progress, name, found)
     return found
 
 
@@ -134,8 +143,7 @@ _SHARED: tuple[Frames, str] | None = None
 def _check_in_worker(name: str, settings: dict) -> pd.DataFrame:
     assert _SHARED is not None, "worker started without the frames"
     frames, as_of = _SHARED
-    module = load_module(name)
-    return _checked_result(module, module.check(frames, settings, as_of))
+    return _check(name, settings, frames, as_of)
 
 
 def _run_forked(enabled: dict[str, dict], frames: Frames, as_of: str,
@@ -154,8 +162,7 @@ def _run_forked(enabled: dict[str, dict], frames: Frames, as_of: str,
             found = {}
             for name in enabled:  # progress in module order, as the one-process run tells it
                 found[name] = futures[name].result()
-                module = load_module(name)
-                _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found[name])}")
+                _tell_found(progress, name, found[name])
     finally:
         _SHARED = None
     return found

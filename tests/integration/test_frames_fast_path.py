@@ -165,10 +165,10 @@ def _add_fact(store: Store, kind: str, key: str, fields: dict[str, Any]) -> None
             json.dumps(fields, ensure_ascii=False), "e/1", "x.csv#2", "")])
 
 
-def test_values_the_server_cannot_take_apart_exactly_are_read_in_python(
+def test_a_number_in_a_text_field_and_an_amount_as_a_json_number_read_as_the_reference(
         corrected_county) -> None:
-    """A number in a text field, an amount written as a JSON number: the frame is still
-    the reference frame (str(12) is '12', not what the server would print)."""
+    """Fact rows a hand edit or a future writer might leave: the frame is still the
+    reference frame (a text column holds str(12), '12')."""
     store, _, _ = corrected_county
     line = {c.name: "" for c in columns("payroll")}
     _add_fact(store, "payroll", "Z|1", {**line, "batch_id": "Z", "line_no": "1",
@@ -178,7 +178,8 @@ def test_values_the_server_cannot_take_apart_exactly_are_read_in_python(
     assert fast.payroll["township"].iloc[-1] == "12"
 
 
-def test_an_amount_no_reading_accepts_fails_as_it_fails_in_python(corrected_county) -> None:
+def test_an_amount_that_is_no_number_fails_as_in_the_reference_reading(
+        corrected_county) -> None:
     store, _, _ = corrected_county
     line = {c.name: "" for c in columns("payroll")}
     _add_fact(store, "payroll", "Z|2", {**line, "batch_id": "Z", "line_no": "2",

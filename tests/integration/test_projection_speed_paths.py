@@ -140,3 +140,20 @@ def test_a_projector_overtaken_mid_run_drops_its_stale_pages(
     assert (first, overtaken[0]) == (3, logged - 3)
     assert read_models(store) == reference
     assert facts.trial_balance(store.db) == 0
+
+
+def test_a_file_recorded_one_row_per_chunk_gives_the_same_books(
+        store: Store, tmp_path: Path, monkeypatch: Any) -> None:
+    """record_file turns a file into events chunk by chunk; a key repeated across chunks
+    (recorded in one, corrected in a later one) keeps its aggregate between them."""
+    import domain.ledger
+
+    with Store(f"sqlite:///{tmp_path / 'whole.db'}") as whole_store:
+        load_with_corrections(whole_store, tmp_path / "whole")
+        whole = [row[1:3] + row[6:7] for row in read_models(whole_store)[0]]
+    monkeypatch.setattr(domain.ledger, "RECORD_CHUNK_ROWS", 1)
+    load_with_corrections(store, tmp_path / "chunked")
+    line = store.ledger.get_record("payroll", "B1|4")
+    assert (line.version, str(line.fields["amount"])) == (2, "125.00")
+    assert [row[1:3] + row[6:7] for row in read_models(store)[0]] == whole
+    assert facts.trial_balance(store.db) == 0
