@@ -47,8 +47,14 @@ def _self_approved(frame: pd.DataFrame) -> pd.Series:
     by_name = (approver != "") & (approver == text(frame, "recorded_by"))
     if not {"approver_id", "recorded_by_id"} <= set(frame.columns):
         return by_name
-    approver_id, maker_id = text(frame, "approver_id"), text(frame, "recorded_by_id")
+    approver_id, maker_id = _ids(frame, "approver_id"), _ids(frame, "recorded_by_id")
     return by_name.where((approver_id == "") | (maker_id == ""), approver_id == maker_id)
+
+
+def _ids(frame: pd.DataFrame, column: str) -> pd.Series:
+    """User ids as text, '' where missing (``text``, but a column of rows without ids may
+    be all-NaN float, which pandas will not fill with text)."""
+    return frame[column].astype(object).fillna("").astype(str).str.strip()
 
 
 def _reserve(reserve: pd.DataFrame, as_of: str) -> pd.DataFrame:
