@@ -141,11 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("user", help="users of the HTTP API")
     usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    u = usub.add_parser("add", help="add a user; prints the new token on the last line")
+    u = usub.add_parser("add", help="add a new user (an existing name: exit 1); prints "
+                        "the new token on the last line")
     u.add_argument("name", metavar="NAME")
     u.add_argument("--role", required=True,
                    choices=["clerk", "approver", "finance", "inspector", "admin"])
-    u.add_argument("--township")
+    u.add_argument("--township", help="township staff: their township (none: county-wide)")
+    u = usub.add_parser("set", help="change a user's role and township (none: county-wide), "
+                        "revoking every token; prints a new token on the last line")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", required=True,
+                   choices=["clerk", "approver", "finance", "inspector", "admin"])
+    u.add_argument("--township", help="township staff: their township (none: county-wide)")
+    u = usub.add_parser("token", help="issue one more token to an existing user; prints it "
+                        "on the last line")
+    u.add_argument("name", metavar="NAME")
     u = usub.add_parser("revoke", help="revoke every token of a user")
     u.add_argument("name", metavar="NAME")
 

@@ -229,18 +229,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from api.users import add_user, revoke_user
+    from api import users
 
     with open_store(args) as store:
         if args.user_command == "add":
-            token = add_user(store, args.name, args.role, args.township, actor=CLI_ACTOR)
-            print(f"user {args.name} ({args.role}"
-                  f"{', ' + args.township if args.township else ''}) added; token:")
+            token = users.add_user(store, args.name, args.role, args.township, actor=CLI_ACTOR)
+            print(f"user {args.name} ({_scope(args)}) added; token:")
+            print(token)
+        elif args.user_command == "set":
+            token, revoked = users.set_user(store, args.name, args.role, args.township,
+                                            actor=CLI_ACTOR)
+            print(f"user {args.name} is now {_scope(args)}; {revoked} tokens revoked; "
+                  f"new token:")
+            print(token)
+        elif args.user_command == "token":
+            token = users.issue_token(store, args.name, actor=CLI_ACTOR)
+            print(f"new token of {args.name}:")
             print(token)
         else:
-            count = revoke_user(store, args.name, actor=CLI_ACTOR)
+            count = users.revoke_user(store, args.name, actor=CLI_ACTOR)
             print(f"revoked {count} tokens of {args.name}")
     return 0
+
+
+def _scope(args: argparse.Namespace) -> str:
+    return f"{args.role}, {args.township or 'county-wide'}"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

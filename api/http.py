@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.routers import adjustments, admin, assets, findings, funds, households, imports
-from api.routers import public, workbench
+from api.routers import adjustments, admin, assets, changes, findings, funds, households
+from api.routers import imports, public, workbench
 from api.routers.deps import AppState, NotAuthenticated, roles_of
 from api.schemas import ErrorOut
 from api.wiring import Store
@@ -99,7 +99,7 @@ def create_app(url: str) -> FastAPI:
                   responses=ERROR_RESPONSES)
     for error_class in STATUS_OF_ERROR:
         app.add_exception_handler(error_class, error_response)
-    for module in (admin, households, funds, adjustments, assets, findings, imports):
+    for module in (admin, households, changes, funds, adjustments, assets, findings, imports):
         describe_roles(module.router)
         app.include_router(module.router)
     app.include_router(public.router)  # HTML pages, left out of the OpenAPI document

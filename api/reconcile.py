@@ -45,6 +45,7 @@ def reconcile_store(store: Store, *, as_of: str, out: Path, policy_path: Path | 
     facts.catch_up(store.ledger, store.db)
     frames = load_frames(store.db)
     frames.adjustments = adjustments_frame(store)
+    frames.reserve = with_signatures(store, frames.reserve)
 
     def progress(message: str) -> None:
         if sys.stderr.isatty():
@@ -82,6 +83,23 @@ def adjustments_frame(store: Store) -> pd.DataFrame:
                          "approver": adj.approver, "amount_fen": int(adj.amount * 100),
                          "date": adj.business_date, "reason": adj.reason,
                          "evidence_event": f"{adj.id}/{adj.version}", "evidence_row": "",
-                         "recorded_at": ""})
+                         "recorded_at": "", "recorded_by_id": adj.recorded_by_id,
+                         "approver_id": adj.approver_id})
         start = page[-1].id + 1
     return pd.DataFrame(rows, columns=ADJUSTMENT_COLUMNS)
+
+
+def with_signatures(store: Store, reserve: pd.DataFrame) -> pd.DataFrame:
+    """The reserve frame with the user ids of maker and approver beside their names on
+    the rows the API's approval wrote and nobody changed since (their version 1), for
+    D01; '' elsewhere (files carry names only)."""
+    from domain.approvals import RESERVE_KIND, reserve_approvals
+    from domain.records import record_id
+    from projections.tables import SIGNATURE_COLUMNS
+
+    signed = {f"{record_id(RESERVE_KIND, a.record_id)}/1": (a.requested_by_id, a.decided_by_id)
+              for a in reserve_approvals(store.ledger)
+              if a.status == "approved" and a.requested_by_id and a.decided_by_id}
+    pairs = [signed.get(event, ("", "")) for event in reserve["evidence_event"]]
+    ids = pd.DataFrame(pairs, columns=SIGNATURE_COLUMNS, index=reserve.index, dtype=object)
+    return reserve.assign(**{c: ids[c] for c in SIGNATURE_COLUMNS})

@@ -1,7 +1,9 @@
 """Pydantic models of the HTTP API: what comes in (``*In``) and what goes out (``*Out``).
 
 Inputs validate like the file parser (api/files.py) reads cells: text is NFKC-normalised
-and stripped, programs and other codes are the enums of domain.schema / api.files, money
+and stripped (names of users, townships and villages are keys: NFC, and refused when they
+hold hidden characters, by ``domain.names``), programs and other codes are the enums of
+domain.schema / api.files, money
 is a JSON *string* of yuan with at most 2 decimals ("1234.50", never a float), periods are
 ``YYYY-MM`` and dates ``YYYY-MM-DD``. ``canonical_row`` turns an input into the row the
 ledger records: exactly the kind's columns of domain.schema, typed as the parser types
@@ -20,7 +22,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from api.files import EMPTY_VALUES, ENUM_ALIASES
 from domain import schema
+from domain.errors import DomainError
 from domain.money import format_fen, parse_yuan, to_fen
+from domain.names import PLACE_CHARS_MAX, clean_name
+from domain.users import NAME_CHARS_MAX as USER_NAME_CHARS_MAX
 from domain.users import ROLES
 
 PAGE_SIZE_MAX = 500
@@ -91,6 +96,25 @@ def _required_free_text(text: str) -> str:
     return clean
 
 
+def _place(text: str) -> str:
+    """A township or village: a key, so ``domain.names`` decides (422 with its reason)."""
+    try:
+        return clean_name(text, "name", PLACE_CHARS_MAX)
+    except DomainError as error:
+        raise ValueError(str(error)) from None
+
+
+def _optional_place(text: str) -> str:
+    return _place(text) if text.strip() else ""
+
+
+def _user_name(text: str) -> str:
+    try:
+        return clean_name(text, "user name", USER_NAME_CHARS_MAX)
+    except DomainError as error:
+        raise ValueError(str(error)) from None
+
+
 def _id_number(text: str) -> str:
     """Normalised only, like the parser: a bad check digit is evidence (E07), not an error."""
     return "".join(_normalised(text).split()).upper()
@@ -105,6 +129,11 @@ Key = Annotated[str, Field(min_length=1, max_length=KEY_CHARS_MAX),
 Name = Annotated[str, Field(min_length=1, max_length=NAME_CHARS_MAX),
                  AfterValidator(required_text)]
 OptName = Annotated[str, Field(max_length=NAME_CHARS_MAX), AfterValidator(_optional)]
+Place = Annotated[str, Field(min_length=1, max_length=PLACE_CHARS_MAX),
+                  AfterValidator(_place)]
+OptPlace = Annotated[str, Field(max_length=PLACE_CHARS_MAX), AfterValidator(_optional_place)]
+UserName = Annotated[str, Field(min_length=1, max_length=USER_NAME_CHARS_MAX),
+                     AfterValidator(_user_name)]
 FreeText = Annotated[str, Field(max_length=TEXT_CHARS_MAX), AfterValidator(_free_text)]
 Reason = Annotated[str, Field(min_length=1, max_length=TEXT_CHARS_MAX),
                    AfterValidator(_required_free_text)]
@@ -126,8 +155,8 @@ class In(BaseModel):
 
 # -- inputs ---------------------------------------------------------------------------
 class HouseholdFields(In):
-    township: Name
-    village: Name
+    township: Place
+    village: Place
     head_name: Name
     head_id_number: IdNumber = ""
     members: int = Field(ge=1, le=MEMBERS_MAX)
@@ -168,7 +197,7 @@ class EnrolmentExit(In):
 class AllocationIn(In):
     allocation_id: Key
     program: Program  # type: ignore[valid-type]
-    township: Name
+    township: Place
     amount: Money
     date: Date
     document_no: OptName = ""
@@ -177,12 +206,14 @@ class AllocationIn(In):
 class ReserveIn(In):
     record_type: RecordType  # type: ignore[valid-type]
     record_id: Key
-    township: Name
+    township: Place
     household_id: Annotated[str, Field(max_length=KEY_CHARS_MAX),
                             AfterValidator(_optional)] = ""
     amount: Money
     date: Date
-    approval_level: ApprovalLevel | None = None  # type: ignore[valid-type]
+    approval_level: ApprovalLevel | None = Field(  # type: ignore[valid-type]
+        None, description="the level that approved on paper; above the policy amount "
+        "leave empty: the approving user's level is recorded")
     approver: OptName = Field("", description="who approved on paper; above the policy "
                               "amount leave empty: an approver user approves in the ledger")
     reference_id: OptName = ""
@@ -193,8 +224,8 @@ class AssetIn(In):
     asset_id: Key
     name: Name
     asset_class: AssetClass  # type: ignore[valid-type]
-    township: Name
-    village: OptName = ""
+    township: Place
+    village: OptPlace = ""
     value: Money
     funding_source: OptName = ""
     project: OptName = ""
@@ -235,9 +266,14 @@ class RejectionIn(In):
 
 
 class UserIn(In):
-    name: Name
+    name: UserName
     role: Role  # type: ignore[valid-type]
-    township: OptName | None = None
+    township: OptPlace | None = None
+
+
+class UserSetIn(In):
+    role: Role  # type: ignore[valid-type]
+    township: OptPlace | None = Field(None, description="none: county-wide")
 
 
 # -- outputs --------------------------------------------------------------------------
@@ -266,6 +302,10 @@ class UserOut(BaseModel):
 
 class UserCreatedOut(UserOut):
     token: str = Field(description="the bearer token; shown once, only its hash is kept")
+
+
+class UserSetOut(UserCreatedOut):
+    revoked: int = Field(description="tokens revoked by the change (all the user had)")
 
 
 class RevokedOut(BaseModel):
@@ -428,20 +468,41 @@ class AssetDetailOut(BaseModel):
 class ReserveOutcomeOut(BaseModel):
     record_id: str
     status: Literal["recorded", "pending_approval"]
-    approval_threshold: str = Field(description="disbursements above this many yuan wait "
-                                    "for a second person's approval")
+    approval_threshold: str = Field(description="reserve movements above this many yuan "
+                                    "wait for a second person's approval")
 
 
 class ApprovalOut(BaseModel):
     record_id: str
+    record_type: str
     township: str
     status: str
     requested_by: str
     decided_by: str
+    approval_level: str = Field(description="the approver's level, once approved")
     reason: str
     amount: str | None
     date: str
     household_id: str
+
+
+class FieldChangeOut(BaseModel):
+    field: str
+    before: str
+    after: str
+
+
+class ChangeOut(BaseModel):
+    change_id: str = Field(description="opaque id of the pending change")
+    kind: str
+    key: str
+    township: str
+    status: str = Field(description="pending, approved or rejected")
+    requested_by: str
+    decided_by: str
+    reason: str
+    base_version: int = Field(description="the record's version the change was made on")
+    changes: list[FieldChangeOut]
 
 
 class AdjustmentOut(BaseModel):
@@ -464,6 +525,8 @@ class DispositionOut(BaseModel):
 
 
 class FindingOut(BaseModel):
+    finding_id: str = Field(description="opaque id: how routes name the finding (a subject "
+                            "may be a bank account, which stays out of URLs)")
     code: str
     subject_type: str
     subject_id: str

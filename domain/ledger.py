@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 from domain.errors import Conflict, DomainError, NotFound
 from domain.records import Adjustment, Finding, ImportedFile, Record, record_id
 from domain.schema import columns, key_columns
+from domain.users import Actor, same_person, user_id
 
 # Kinds whose rows name a household that must already be registered.
 HOUSEHOLD_REFERENCES = ("enrolments", "payroll")
@@ -287,19 +288,25 @@ class Ledger(Application):
     # -- adjustments (maker-checker) -------------------------------------------------
     def request_adjustment(
         self, *, adjustment_id: str, account_from: str, account_to: str,
-        amount: Decimal, reason: str, actor: str, business_date: str,
+        amount: Decimal, reason: str, actor: str, business_date: str, actor_id: str = "",
     ) -> Adjustment:
+        """``actor_id``: the requesting user's id (by default the id ``actor`` maps to)."""
         if self._exists(Adjustment.create_id(adjustment_id)):
             raise Conflict(f"adjustment {adjustment_id} exists already")
         adjustment = Adjustment(adjustment_id=adjustment_id, account_from=account_from,
                                 account_to=account_to, amount=amount, reason=reason,
-                                actor=actor, business_date=business_date)
+                                actor=actor, business_date=business_date,
+                                actor_id=actor_id or user_id(actor))
         self._save_all(adjustment)
         return adjustment
 
-    def approve_adjustment(self, adjustment_id: str, actor: str) -> Adjustment:
+    def approve_adjustment(self, adjustment_id: str, actor: str,
+                           actor_id: str = "") -> Adjustment:
+        """Approve, if ``actor`` is not the maker (compared by user id)."""
         adjustment = self._get(Adjustment.create_id(adjustment_id), f"adjustment {adjustment_id}")
-        adjustment.approve(actor)
+        checker = Actor(name=actor, user_id=actor_id or user_id(actor))
+        adjustment.approve(actor, checker.user_id, same_person(
+            adjustment.recorded_by_id, adjustment.recorded_by, checker))
         # The approved movement enters the books as a record, in the same transaction.
         movement = Record(
             kind=ADJUSTMENT_KIND, key=adjustment_id, actor=actor,
@@ -307,7 +314,10 @@ class Ledger(Application):
             fields={"adjustment_id": adjustment_id, "account_from": adjustment.account_from,
                     "account_to": adjustment.account_to, "amount": adjustment.amount,
                     "reason": adjustment.reason, "recorded_by": adjustment.recorded_by,
-                    "approver": actor})
+                    "approver": actor,
+                    "recorded_by_id": adjustment.recorded_by_id or user_id(
+                        adjustment.recorded_by),
+                    "approver_id": checker.user_id})
         self._save_all(adjustment, movement)
         return adjustment
 

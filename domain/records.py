@@ -88,16 +88,43 @@ class ImportedFile(Aggregate):
 
 
 class Adjustment(Aggregate):
-    """A manual adjustment: takes effect only when a second person approves it."""
+    """A manual adjustment: takes effect only when a second person approves it.
+
+    ``recorded_by_id`` and ``approver_id`` are the users' ids (``domain.users``), what
+    maker-checker compares; events of version 1 had names only (upcast to '')."""
+
+    class Requested(Aggregate.Created):
+        class_version = 2
+        adjustment_id: str
+        account_from: str
+        account_to: str
+        amount: Any
+        reason: str
+        actor: str
+        business_date: str
+        actor_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["actor_id"] = ""
+
+    class Approved(Aggregate.Event):
+        class_version = 2
+        actor: str
+        actor_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["actor_id"] = ""
 
     @staticmethod
     def create_id(adjustment_id: str, **_: Any) -> UUID:  # type: ignore[override]
         return uuid5(ID_NAMESPACE, f"adjustment\x1f{adjustment_id}")
 
-    @event("Requested")
+    @event(Requested)
     def __init__(
         self, adjustment_id: str, account_from: str, account_to: str, amount: Any,
-        reason: str, actor: str, business_date: str,
+        reason: str, actor: str, business_date: str, actor_id: str,
     ) -> None:
         if not reason.strip():
             raise DomainError("an adjustment needs a reason")
@@ -109,20 +136,24 @@ class Adjustment(Aggregate):
         self.amount = amount
         self.reason = reason
         self.recorded_by = actor
+        self.recorded_by_id = actor_id
         self.business_date = business_date
         self.approver = ""
+        self.approver_id = ""
         self.status = "pending"
 
-    def approve(self, actor: str) -> None:
+    def approve(self, actor: str, actor_id: str, same_person: bool) -> None:
+        """``same_person``: whether the approver is the maker (decided by user id)."""
         if self.status != "pending":
             raise DomainError(f"adjustment {self.adjustment_id} is {self.status}, not pending")
-        if actor == self.recorded_by:
+        if same_person:
             raise DomainError("an adjustment cannot be approved by the person who recorded it")
-        self._approve(actor=actor)
+        self._approve(actor=actor, actor_id=actor_id)
 
-    @event("Approved")
-    def _approve(self, actor: str) -> None:
+    @event(Approved)
+    def _approve(self, actor: str, actor_id: str) -> None:
         self.approver = actor
+        self.approver_id = actor_id
         self.status = "approved"
 
 

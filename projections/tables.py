@@ -13,7 +13,10 @@ import pandas as pd
 from domain.schema import KINDS, columns, frame_columns
 
 ADJUSTMENT_COLUMNS = ["adjustment_id", "recorded_by", "approver", "amount_fen", "date",
-                      "reason", "evidence_event", "evidence_row", "recorded_at"]
+                      "reason", "evidence_event", "evidence_row", "recorded_at",
+                      "recorded_by_id", "approver_id"]
+# User ids beside the names, on rows the API's four-eyes flow wrote ('' elsewhere).
+SIGNATURE_COLUMNS = ["recorded_by_id", "approver_id"]
 
 
 @dataclass

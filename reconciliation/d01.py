@@ -2,9 +2,11 @@
 
 Rule: a reserve ``disbursement`` (dated on or before as-of) or an adjustment (dated on or
 before as-of, or undated) whose non-empty ``approver`` is its ``recorded_by`` (compared
-after stripping spaces). Subject: the disbursement's ``record_id`` (subject_type
-``reserve_record``) or the ``adjustment_id`` (subject_type ``adjustment``). Amount: the
-sum moved (an adjustment's absolute value); period: the month of its date.
+after stripping spaces). Where a row carries both people's user ids (``recorded_by_id``,
+``approver_id``: rows the ledger's own four-eyes flow wrote), the ids decide instead of
+the names; loaded files carry names only. Subject: the disbursement's ``record_id``
+(subject_type ``reserve_record``) or the ``adjustment_id`` (subject_type ``adjustment``).
+Amount: the sum moved (an adjustment's absolute value); period: the month of its date.
 
 Why a red flag: the four-eyes principle (经办与审批分离) is what stops one person paying
 themselves or their friends; a record approved by the person who entered it has had no
@@ -42,7 +44,17 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
 
 def _self_approved(frame: pd.DataFrame) -> pd.Series:
     approver = text(frame, "approver")
-    return (approver != "") & (approver == text(frame, "recorded_by"))
+    by_name = (approver != "") & (approver == text(frame, "recorded_by"))
+    if not {"approver_id", "recorded_by_id"} <= set(frame.columns):
+        return by_name
+    approver_id, maker_id = _ids(frame, "approver_id"), _ids(frame, "recorded_by_id")
+    return by_name.where((approver_id == "") | (maker_id == ""), approver_id == maker_id)
+
+
+def _ids(frame: pd.DataFrame, column: str) -> pd.Series:
+    """User ids as text, '' where missing (``text``, but a column of rows without ids may
+    be all-NaN float, which pandas will not fill with text)."""
+    return frame[column].astype(object).fillna("").astype(str).str.strip()
 
 
 def _reserve(reserve: pd.DataFrame, as_of: str) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """The reconciliation policy: each code's defaults, overridden by ``policy.toml``.
 
 ``policy.toml`` has one table per code (CONTRACT.md section 4). ``enabled = false`` turns
-a code off; any other key overrides a number of the module's ``DEFAULTS``. A typo must not
+a code off; any other key overrides a number of the module's ``DEFAULTS``. One more
+table, ``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``); it is
+checked here like the others and returned under that name when the file has it. A typo must not
 silently leave a default in force, so an unknown code, an unknown key or a value of the
 wrong type is an error naming the file, the table and the key.
 
@@ -20,6 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from domain.approvals import POLICY_MONEY_KEYS as APPROVAL_KEYS
+from domain.approvals import POLICY_TABLE as APPROVALS
 from domain.money import CENT, to_fen
 
 ENABLED_KEY = "enabled"
@@ -48,6 +52,9 @@ def load_policy(path: Path | None, modules: Sequence[str] | None = None) -> dict
     tables = _read_tables(path) if path is not None else {}
     policy = {code: {**module.DEFAULTS, ENABLED_KEY: True} for code, module in registered.items()}
     for name, table in tables.items():
+        if name == APPROVALS:
+            policy[APPROVALS] = _approval_settings(path, table)
+            continue
         code = name.upper()
         if code not in registered:
             raise PolicyError(f"{path}: [{name}]: unknown finding code "
@@ -67,6 +74,18 @@ def _read_tables(path: Path) -> dict[str, Any]:
         raise PolicyError(f"{path}: cannot read policy file: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:
         raise PolicyError(f"{path}: not valid TOML: {err}") from None
+
+
+def _approval_settings(path: Path | None, table: Any) -> dict[str, Any]:
+    """The ``[approvals]`` table: yuan amounts under known keys."""
+    if not isinstance(table, dict):
+        raise PolicyError(f"{path}: [{APPROVALS}]: expected a table of settings")
+    for key, value in table.items():
+        if key not in APPROVAL_KEYS:
+            raise PolicyError(f"{path}: [{APPROVALS}] {key}: unknown key "
+                              f"(known: {', '.join(APPROVAL_KEYS)})")
+        _checked_yuan(f"{path}: [{APPROVALS}] {key}", value)
+    return dict(table)
 
 
 def _checked(path: Path, table: str, key: str, value: Any, module: ModuleType) -> Any:

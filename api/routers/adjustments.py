@@ -39,16 +39,17 @@ def request_adjustment(body: AdjustmentIn, user: CountyRecorder,
     adjustment = state.store.ledger.request_adjustment(
         adjustment_id=body.adjustment_id, account_from=body.account_from,
         account_to=body.account_to, amount=parse_yuan(body.amount), reason=body.reason,
-        actor=user.name, business_date=body.business_date.isoformat())
+        actor=user.name, actor_id=user.actor.user_id,
+        business_date=body.business_date.isoformat())
     return adjustment_out(adjustment)
 
 
 @router.post("/{adjustment_id}/approve", response_model=AdjustmentOut)
 def approve_adjustment(adjustment_id: AdjustmentId, user: CountyApprover,
                        state: State) -> AdjustmentOut:
-    """Approve someone else's adjustment (never one's own: 403)."""
+    """Approve someone else's adjustment (never one's own, by user id: 403)."""
     return adjustment_out(approvals.approve_adjustment(state.store.ledger, adjustment_id,
-                                                       user.name))
+                                                       user.actor))
 
 
 @router.get("", response_model=Page[AdjustmentOut])

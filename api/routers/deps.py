@@ -3,7 +3,11 @@
 Authorization is visible in each route's signature: a route takes ``user: Recorder`` (or
 ``Reader``, ``Approver`` …), a dependency that authenticates the bearer token (401) and
 admits only the listed roles (403). Township staff are further held to their township by
-``Principal.check_township`` wherever a record's township is known.
+``Principal.check_township`` wherever a record's township is known; a record of another
+township that is looked up by its id is answered exactly like one that does not exist
+(``Principal.not_registered``), so ids of other townships cannot be probed.
+
+Every read of personal data, by any role, is recorded (``record_personal_read``).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.schemas import OFFSET_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, WrittenOut
 from api.wiring import Store
-from domain import users
-from domain.errors import Forbidden
+from domain import approvals, users
+from domain.errors import Forbidden, NotFound
 from domain.records import Record
 from projections import facts
 
@@ -83,19 +87,32 @@ State = Annotated[AppState, Depends(get_state)]
 
 @dataclass(frozen=True)
 class Principal:
-    """The acting user: ``name`` becomes the ``actor`` of every event they cause."""
+    """The acting user: ``name`` becomes the ``actor`` of every event they cause;
+    ``user_id`` is what maker-checker compares."""
 
     name: str
     role: str
     township: str | None
+    user_id: str = ""
+
+    @property
+    def actor(self) -> users.Actor:
+        return users.Actor(name=self.name, user_id=self.user_id or users.user_id(self.name),
+                           township=self.township)
 
     def sees(self, township: str) -> bool:
         return self.township is None or self.township == township
 
     def check_township(self, township: str, what: str) -> None:
+        """For records the user names themselves (a body's township): 403."""
         if not self.sees(township):
             raise Forbidden(f"{self.name} works for {self.township}; {what} belongs to "
                             f"{township or 'no township'}")
+
+    def not_registered(self, what: str) -> NotFound:
+        """The one answer for 'no such record' and 'a record of another township'."""
+        where = f" in {self.township}" if self.township is not None else ""
+        return NotFound(f"{what} is not registered{where}")
 
 
 bearer = HTTPBearer(auto_error=False, description="token from `aidledger user add`")
@@ -113,7 +130,8 @@ def current_user(
     user = users.authenticate(state.store.ledger, users.token_hash(token))
     if user is None:
         raise NotAuthenticated("invalid or revoked token")
-    return Principal(name=user.name, role=user.role, township=user.township or None)
+    return Principal(name=user.name, role=user.role, township=user.township or None,
+                     user_id=str(user.id))
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
@@ -188,3 +206,19 @@ def source_of(request: Request) -> str:
 def written(record: Record) -> WrittenOut:
     return WrittenOut(kind=record.kind, key=record.key, version=record.version,
                       actor=record.actor)
+
+
+def stored_household(store: Store, household_id: str, user: Principal) -> Record:
+    """The household as the ledger holds it now, if the user may see it (else the same
+    404 as for a household that does not exist)."""
+    record = approvals.find_record(store.ledger, "households", household_id)
+    if record is None or not user.sees(str(record.fields["township"])):
+        raise user.not_registered(f"household {household_id}")
+    return record
+
+
+def record_personal_read(store: Store, user: Principal, subject_type: str, subject_id: str,
+                         what: str) -> None:
+    """Record that the user (any role) is being shown personal data, before it is shown."""
+    users.record_read(store.ledger, reader=user.name, role=user.role,
+                      subject_type=subject_type, subject_id=subject_id, what=what)

@@ -1,33 +1,34 @@
-"""Findings of reconciliation with their evidence, and inspectors' dispositions."""
+"""Findings of reconciliation with their evidence, and inspectors' dispositions.
+
+A finding is named in URLs by its opaque id (``finding_id``, the Finding aggregate's
+UUID), never by its subject: a subject may be a bank account (E06), and a URL ends up in
+access logs. Every read of findings (their details and evidence name people) is recorded.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AfterValidator
+from eventsourcing.application import AggregateNotFoundError
+from fastapi import APIRouter, Depends, Query
 
-from api.routers.deps import CountyReader, PageParams, Principal, State, allow
-from api.schemas import (
-    KEY_CHARS_MAX,
-    NAME_CHARS_MAX,
-    DispositionIn,
-    DispositionOut,
-    FindingOut,
-    Page,
-    required_text,
-    yuan_text,
+from api.routers.deps import (
+    CountyReader,
+    PageParams,
+    Principal,
+    State,
+    allow,
+    record_personal_read,
 )
+from api.schemas import DispositionIn, DispositionOut, FindingOut, Page, yuan_text
+from domain.errors import NotFound
 from domain.money import parse_yuan
 from domain.records import Finding
 
 router = APIRouter(prefix="/findings", tags=["findings"])
 
 CODE_CHARS_MAX = 8
-Code = Annotated[str, Path(min_length=1, max_length=CODE_CHARS_MAX),
-                 AfterValidator(required_text)]
-SubjectId = Annotated[str, Path(min_length=1, max_length=NAME_CHARS_MAX + KEY_CHARS_MAX),
-                      AfterValidator(required_text)]
 # Findings are about the whole county; dispositions are the inspectors' record.
 CountyInspector = Annotated[Principal, Depends(allow("inspector", county_wide=True))]
 
@@ -37,8 +38,9 @@ def finding_out(finding: Finding) -> FindingOut:
                               recovered=yuan_text(h.get("recovered")))
                for h in finding.history]
     return FindingOut(
-        code=finding.code, subject_type=finding.subject_type, subject_id=finding.subject_id,
-        period=finding.period or "", amount=yuan_text(finding.amount),
+        finding_id=str(finding.id), code=finding.code, subject_type=finding.subject_type,
+        subject_id=finding.subject_id, period=finding.period or "",
+        amount=yuan_text(finding.amount),
         severity=finding.severity, title=finding.title, detail=finding.detail,
         evidence=finding.evidence, status=finding.status, history=history)
 
@@ -58,22 +60,37 @@ def list_findings(
     ledger = state.store.ledger
     found = [f for f in (ledger.repository.get(i) for i in ledger.finding_ids())
              if _matches(f, code, status)]
+    record_personal_read(state.store, user, "findings", code or "",
+                         f"list (status {status or 'any'}, offset {page.offset})")
     return Page(items=[finding_out(f) for f in page.slice(found)], total=len(found),
                 limit=page.limit, offset=page.offset)
 
 
-@router.get("/{code}/{subject_id}", response_model=FindingOut)
-def get_finding(code: Code, subject_id: SubjectId, user: CountyReader,
-                state: State) -> FindingOut:
-    return finding_out(state.store.ledger.get_finding(code, subject_id))
+def stored_finding(state: State, finding_id: UUID) -> Finding:
+    found: Any = None
+    try:
+        found = state.store.ledger.repository.get(finding_id)
+    except AggregateNotFoundError:
+        pass
+    if not isinstance(found, Finding):
+        raise NotFound(f"no finding {finding_id}")
+    return found
 
 
-@router.post("/{code}/{subject_id}/disposition", response_model=FindingOut)
-def dispose_finding(code: Code, subject_id: SubjectId, body: DispositionIn,
-                    user: CountyInspector, state: State) -> FindingOut:
+@router.get("/{finding_id}", response_model=FindingOut)
+def get_finding(finding_id: UUID, user: CountyReader, state: State) -> FindingOut:
+    finding = stored_finding(state, finding_id)
+    record_personal_read(state.store, user, "finding", str(finding_id), finding.code)
+    return finding_out(finding)
+
+
+@router.post("/{finding_id}/disposition", response_model=FindingOut)
+def dispose_finding(finding_id: UUID, body: DispositionIn, user: CountyInspector,
+                    state: State) -> FindingOut:
     """Under review, confirmed, dismissed (with a reason) or recovered (with the amount)."""
+    found = stored_finding(state, finding_id)
     recovered = parse_yuan(body.recovered) if body.recovered is not None else None
-    finding = state.store.ledger.dispose_finding(code, subject_id, status=body.status,
-                                                 note=body.note, actor=user.name,
-                                                 recovered=recovered)
+    finding = state.store.ledger.dispose_finding(found.code, found.subject_id,
+                                                 status=body.status, note=body.note,
+                                                 actor=user.name, recovered=recovered)
     return finding_out(finding)

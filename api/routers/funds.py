@@ -1,5 +1,8 @@
-"""Money: allocations, reserve-fund movements (maker-checker above the policy amount),
-their approvals, and balances as of a date and as known at a moment."""
+"""Money: allocations, reserve-fund movements (four eyes above the policy amount), their
+approvals, and balances as of a date and as known at a moment.
+
+The rules (what waits, who may approve at which level) are ``domain.approvals``'; this
+module reads the amounts from the county's policy and translates."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from api.routers.deps import (
     Recorder,
     State,
     source_of,
+    stored_household,
     written,
 )
 from api.schemas import (
@@ -42,7 +46,7 @@ from api.schemas import (
 from api.wiring import Store
 from domain import approvals
 from domain.errors import DomainError, Forbidden
-from domain.money import format_fen, to_fen
+from domain.money import format_fen
 from projections import balances
 from projections.frames import load_frames, normalise_moment
 from reconciliation.common import Frames
@@ -52,8 +56,7 @@ router = APIRouter(tags=["funds"])
 
 RecordIdPath = Annotated[str, Path(min_length=1, max_length=KEY_CHARS_MAX),
                          AfterValidator(required_text)]
-APPROVAL_POLICY_CODE, APPROVAL_POLICY_KEY = "R02", "township_limit"
-APPROVAL_STATUSES = ("pending", "approved", "rejected")
+LEVEL_LIMITS_CODE = "R02"  # the finding code whose policy holds the approval limits
 KNOWN_AT_YEAR_MIN, KNOWN_AT_YEAR_MAX = 1000, 9998  # a day's margin for time zones
 TOWNSHIP_FILTERED_KINDS = ("allocations", "payroll", "reserve", "households")
 
@@ -69,9 +72,9 @@ def record_allocation(body: AllocationIn, user: Finance, state: State,
     return written(record)
 
 
-def approval_threshold_fen(store: Store) -> int:
-    """Reserve disbursements above this wait for approval: the township approval limit
-    of the county's policy (R02 township_limit, 1000 yuan unless policy.toml says else)."""
+def approval_limits(store: Store) -> approvals.ApprovalLimits:
+    """The four-eyes amounts of the county's policy (the policy.toml loaded with its
+    files): ``[approvals]`` and R02's level limits."""
     text = store.ledger.policy_text()
     if text is None:
         policy = load_policy(None)
@@ -80,7 +83,10 @@ def approval_threshold_fen(store: Store) -> int:
             path = pathlib.Path(tmp) / "policy.toml"
             path.write_text(text, encoding="utf-8")
             policy = load_policy(path)
-    return policy_fen(policy[APPROVAL_POLICY_CODE][APPROVAL_POLICY_KEY])
+    levels = policy[LEVEL_LIMITS_CODE]
+    return approvals.approval_limits(policy.get(approvals.POLICY_TABLE, {}),
+                                     township_fen=policy_fen(levels["township_limit"]),
+                                     county_fen=policy_fen(levels["county_limit"]))
 
 
 @router.post("/reserve", response_model=ReserveOutcomeOut, status_code=201,
@@ -89,51 +95,39 @@ def approval_threshold_fen(store: Store) -> int:
 def record_reserve_movement(body: ReserveIn, user: Recorder, state: State, request: Request,
                             response: Response) -> ReserveOutcomeOut:
     """An advance, disbursement, settlement or replenishment of a township reserve fund.
-    A disbursement above the policy amount is held (202) until an approver approves it."""
+    Above the policy amount it is held (202), moving nothing, until an approver other
+    than you approves it."""
     store = state.store
     user.check_township(body.township, f"reserve record {body.record_id}")
-    _check_payee(store, body, user)
+    if body.household_id:
+        stored_household(store, body.household_id, user)
     row = canonical_row("reserve", {**body.model_dump(), "recorded_by": user.name})
-    threshold_fen = approval_threshold_fen(store)
-    outcome = ReserveOutcomeOut(record_id=body.record_id, status="recorded",
-                                approval_threshold=format_fen(threshold_fen))
-    if body.record_type.value == "disbursement" and to_fen(row["amount"]) > threshold_fen:
-        if body.approver:
-            raise DomainError(f"above {format_fen(threshold_fen)} yuan a disbursement is "
-                              f"approved in the ledger by an approver; leave approver empty")
-        approvals.request_reserve_disbursement(store.ledger, row, user.name, source_of(request))
+    limits = approval_limits(store)
+    status = approvals.record_reserve_movement(store.ledger, row, user.actor,
+                                               source_of(request), limits)
+    if status == "pending_approval":
         response.status_code = 202
-        return outcome.model_copy(update={"status": "pending_approval"})
-    approvals.write_record(store.ledger, "reserve", row, actor=user.name,
-                           source=source_of(request), create_only=True)
-    return outcome
-
-
-def _check_payee(store: Store, body: ReserveIn, user: Principal) -> None:
-    if not body.household_id:
-        return
-    household = approvals.find_record(store.ledger, "households", body.household_id)
-    if household is None:
-        raise DomainError(f"household {body.household_id} is not registered")
-    user.check_township(str(household.fields["township"]), f"household {body.household_id}")
+    return ReserveOutcomeOut(record_id=body.record_id, status=status,
+                             approval_threshold=format_fen(limits.reserve_fen))
 
 
 def _approval_out(approval: approvals.ReserveApproval) -> ApprovalOut:
     f = approval.fields
-    return ApprovalOut(record_id=approval.record_id, township=approval.township,
+    return ApprovalOut(record_id=approval.record_id,
+                       record_type=str(f.get("record_type", "")), township=approval.township,
                        status=approval.status, requested_by=approval.requested_by,
-                       decided_by=approval.decided_by, reason=approval.reason,
-                       amount=yuan_text(f.get("amount")), date=str(f.get("date", "")),
-                       household_id=str(f.get("household_id", "")))
+                       decided_by=approval.decided_by, approval_level=approval.level,
+                       reason=approval.reason, amount=yuan_text(f.get("amount")),
+                       date=str(f.get("date", "")), household_id=str(f.get("household_id", "")))
 
 
 @router.get("/approvals", response_model=Page[ApprovalOut])
 def list_approvals(
     user: Reader, state: State, page: PageParams,
-    status: Annotated[str | None, Query(pattern=f"^({'|'.join(APPROVAL_STATUSES)})$")]
+    status: Annotated[str | None, Query(pattern=f"^({'|'.join(approvals.STATUSES)})$")]
     = None,
 ) -> Page[ApprovalOut]:
-    """Reserve disbursements above the policy amount and what became of them."""
+    """Reserve movements above the policy amount and what became of them."""
     found = [a for a in approvals.reserve_approvals(state.store.ledger)
              if user.sees(a.township) and (status is None or a.status == status)]
     items = [_approval_out(a) for a in page.slice(found)]
@@ -142,24 +136,27 @@ def list_approvals(
 
 def _decidable(state: State, record_id: str, user: Principal) -> None:
     approval = approvals.get_reserve_approval(state.store.ledger, record_id)
-    user.check_township(approval.township, f"reserve disbursement {record_id}")
+    user.check_township(approval.township, f"reserve movement {record_id}")
 
 
 @router.post("/approvals/{record_id}/approve", response_model=ApprovalOut)
-def approve_reserve_disbursement(record_id: RecordIdPath, user: Approver,
-                                 state: State) -> ApprovalOut:
-    """Approve (never one's own): the disbursement is recorded with you as approver."""
+def approve_reserve_movement(record_id: RecordIdPath, user: Approver,
+                             state: State) -> ApprovalOut:
+    """Approve someone else's movement (never one's own: 403), within your level: it is
+    recorded with you as approver and your level (township or county) as approval level.
+    A disbursement above your level's limit, or another movement by township staff: 403."""
     _decidable(state, record_id, user)
-    approvals.approve_reserve_disbursement(state.store.ledger, record_id, user.name)
+    approvals.approve_reserve_movement(state.store.ledger, record_id, user.actor,
+                                       approval_limits(state.store))
     return _approval_out(approvals.get_reserve_approval(state.store.ledger, record_id))
 
 
 @router.post("/approvals/{record_id}/reject", response_model=ApprovalOut)
-def reject_reserve_disbursement(record_id: RecordIdPath, body: RejectionIn, user: Approver,
-                                state: State) -> ApprovalOut:
+def reject_reserve_movement(record_id: RecordIdPath, body: RejectionIn, user: Approver,
+                            state: State) -> ApprovalOut:
     _decidable(state, record_id, user)
-    approval = approvals.reject_reserve_disbursement(state.store.ledger, record_id,
-                                                     user.name, body.reason)
+    approval = approvals.reject_reserve_movement(state.store.ledger, record_id, user.actor,
+                                                 body.reason)
     return _approval_out(approval)
 
 

@@ -1,4 +1,9 @@
-"""Households and their enrolments: register, change, enrol, exit; statement and history."""
+"""Households and their enrolments: register, change, enrol, exit; statement and history.
+
+A change of a household's bank account or account holder waits for a second person
+(202 with the pending change; ``api/routers/changes.py`` decides it); other changes take
+effect at once. Reading a statement or history is recorded for every role.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,20 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
 from api.routers import reads
+from api.routers.changes import change_out
 from api.routers.deps import (
     PageParams,
     Principal,
     Reader,
     Recorder,
     State,
+    record_personal_read,
     source_of,
+    stored_household,
     written,
 )
 from api.schemas import (
@@ -23,6 +32,7 @@ from api.schemas import (
     NAME_CHARS_MAX,
     PERIOD_PATTERN,
     BankResultOut,
+    ChangeOut,
     EnrolmentChange,
     EnrolmentExit,
     EnrolmentIn,
@@ -38,16 +48,14 @@ from api.schemas import (
     ReserveRecordOut,
     StatementOut,
     WrittenOut,
-    required_text,
     canonical_row,
+    required_text,
     yuan_text,
 )
-from api.wiring import Store
-from domain import approvals, users
+from domain import approvals
 from domain.errors import NotFound
 from domain.ledger import key_of
 from domain.money import format_fen, to_fen
-from domain.records import Record
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -56,15 +64,6 @@ HouseholdId = Annotated[str, Path(min_length=1, max_length=KEY_CHARS_MAX),
 ProgramPath = Annotated[Program, Path()]  # type: ignore[valid-type]
 PeriodPath = Annotated[str, Path(pattern=PERIOD_PATTERN)]
 TownshipQuery = Annotated[str | None, Query(max_length=NAME_CHARS_MAX)]
-
-
-def stored_household(store: Store, household_id: str, user: Principal) -> Record:
-    """The household as the ledger holds it now, if the user may touch it."""
-    record = approvals.find_record(store.ledger, "households", household_id)
-    if record is None:
-        raise NotFound(f"household {household_id} is not registered")
-    user.check_township(str(record.fields["township"]), f"household {household_id}")
-    return record
 
 
 # -- commands -------------------------------------------------------------------------
@@ -78,16 +77,22 @@ def register_household(body: HouseholdIn, user: Recorder, state: State,
     return written(record)
 
 
-@router.put("/{household_id}", response_model=WrittenOut)
+@router.put("/{household_id}", response_model=WrittenOut,
+            responses={202: {"model": ChangeOut, "description": "the change touches the "
+                             "bank account or account holder: it waits for a second person"}})
 def change_household(household_id: HouseholdId, body: HouseholdChange, user: Recorder,
-                     state: State, request: Request) -> WrittenOut:
+                     state: State, request: Request) -> WrittenOut | JSONResponse:
+    """Change a household; a new bank account or account holder takes effect only when
+    an approver other than you approves it (202, the household unchanged until then)."""
     stored_household(state.store, household_id, user)
     user.check_township(body.township, f"household {household_id} (new township)")
     row = canonical_row("households", {**body.model_dump(), "household_id": household_id})
-    record = approvals.write_record(state.store.ledger, "households", row, actor=user.name,
-                                    source=source_of(request), must_exist=True,
-                                    expected_version=body.expected_version)
-    return written(record)
+    outcome = approvals.change_record(state.store.ledger, "households", row, actor=user.actor,
+                                      source=source_of(request),
+                                      expected_version=body.expected_version)
+    if isinstance(outcome, approvals.RecordChange):
+        return JSONResponse(change_out(outcome).model_dump(mode="json"), status_code=202)
+    return written(outcome)
 
 
 @router.post("/{household_id}/enrolments", response_model=WrittenOut, status_code=201)
@@ -152,17 +157,15 @@ def list_households(user: Reader, state: State, page: PageParams,
 
 def _readable_facts(state: State, user: Principal, household_id: str,
                     what: str) -> list[reads.Fact]:
-    """Every fact of the household, after the jurisdiction check; inspectors' reads are
-    recorded before anything is returned."""
+    """Every fact of the household, after the jurisdiction check (another township's
+    household is answered as one that does not exist); the read is recorded, whoever
+    reads, before anything is returned."""
     with state.caught_up() as store:
         found = reads.household_facts(store.db, household_id)
     current = reads.latest(found).get(("households", household_id))
-    if current is None:
-        raise NotFound(f"household {household_id} is not registered")
-    user.check_township(str(current.fields["township"]), f"household {household_id}")
-    if user.role == "inspector":
-        users.record_read(state.store.ledger, reader=user.name, role=user.role,
-                          subject_type="household", subject_id=household_id, what=what)
+    if current is None or not user.sees(str(current.fields["township"])):
+        raise user.not_registered(f"household {household_id}")
+    record_personal_read(state.store, user, "household", household_id, what)
     return found
 
 

@@ -12,7 +12,8 @@ Who may do what is the API's rule set, applied through ``deps.allow`` and
 approvers, finance staff and inspectors (``deps.CountyReader``); a disposition or a
 visit is recorded by a county-wide inspector; a household's page is open to every
 reader role, township clerks for their own township only. Household pages reuse the
-API's statement and history queries, so an inspector's read is logged the same way.
+API's statement and history queries, so every read is logged the same way; a finding
+(named by its opaque id, never its subject) and a list of findings are logged too.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from api.routers.deps import (
     Principal,
     State,
     allow,
+    record_personal_read,
 )
-from api.routers.findings import finding_out
+from api.routers.findings import finding_out, stored_finding
 from api.routers.public import SECURITY_HEADERS, TEMPLATES
 from api.schemas import KEY_CHARS_MAX, PAGE_SIZE_MAX, DispositionIn
 from domain import approvals, sampling, users
@@ -294,6 +296,8 @@ def findings_page(request: Request, state: State, code: str = "", township: str 
         found = [f for f in every if filters.admits(f, places[f.id])]
         start = min(first, len(found))
         shown = found[start:start + FINDINGS_PAGE_SIZE]
+        record_personal_read(state.store, session.user, "findings", filters.code,
+                             f"workbench list (offset {start})")
         return render(request, "workbench_findings.html", {
             "findings": [(finding_out(f), places[f.id]) for f in shown],
             "total": len(found), "offset": start, "page_size": FINDINGS_PAGE_SIZE,
@@ -382,21 +386,28 @@ def household_dossier(state: AppState, user: Principal, household_id: str) -> di
 
 
 @router.get("/finding", response_class=HTMLResponse)
-def finding_page(request: Request, state: State, code: str = "", subject: str = "",
-                 done: str = "") -> Response:
-    """A finding with its evidence, the households it concerns (timeline, payroll and bank
+def finding_page(request: Request, state: State, id: str = "", done: str = "") -> Response:
+    """A finding (by its opaque id: a subject may be a bank account, which stays out of
+    URLs) with its evidence, the households it concerns (timeline, payroll and bank
     lines, reference-list matches) and the disposition form."""
     def build(session: Session) -> Response:
         may_read_county(session.user)
-        return _finding_response(request, state, session, code, subject,
+        return _finding_response(request, state, session, id,
                                  flash="已记录处理结果。" if done else "", error="")
     return guarded(request, state, build)
 
 
-def _finding_response(request: Request, state: AppState, session: Session, code: str,
-                      subject: str, flash: str, error: str,
-                      status_code: int = 200) -> HTMLResponse:
-    finding = state.store.ledger.get_finding(code, subject)
+def _finding(state: AppState, finding_id: str) -> Finding:
+    try:
+        return stored_finding(state, UUID(finding_id))
+    except ValueError:
+        raise NotFound(f"no finding {finding_id[:KEY_CHARS_MAX]!r}") from None
+
+
+def _finding_response(request: Request, state: AppState, session: Session, finding_id: str,
+                      flash: str, error: str, status_code: int = 200) -> HTMLResponse:
+    finding = _finding(state, finding_id)
+    record_personal_read(state.store, session.user, "finding", str(finding.id), finding.code)
     evidence = resolve_evidence(state, finding.evidence)
     found = households_of(state, finding, evidence)
     dossiers = [(h, household_dossier(state, session.user, h))
@@ -409,27 +420,26 @@ def _finding_response(request: Request, state: AppState, session: Session, code:
 
 
 @router.post("/finding/disposition", response_class=HTMLResponse)
-def dispose(request: Request, state: State, code: Annotated[str, Form()] = "",
-            subject: Annotated[str, Form()] = "", status: Annotated[str, Form()] = "",
-            note: Annotated[str, Form()] = "", recovered: Annotated[str, Form()] = "",
+def dispose(request: Request, state: State, id: Annotated[str, Form()] = "",
+            status: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
+            recovered: Annotated[str, Form()] = "",
             csrf: Annotated[str, Form()] = "") -> Response:
     """Record a disposition with ``Ledger.dispose_finding``; the session's user is the
     actor. A refused one re-shows the page with the reason."""
     def build(session: Session) -> Response:
         check_csrf(session, csrf)
         may_inspect(session.user)
+        finding = _finding(state, id)
         try:
             body = DispositionIn(status=status, note=note, recovered=recovered.strip() or None)
             state.store.ledger.dispose_finding(
-                code, subject, status=body.status, note=body.note, actor=session.user.name,
+                finding.code, finding.subject_id, status=body.status, note=body.note,
+                actor=session.user.name,
                 recovered=parse_yuan(body.recovered) if body.recovered else None)
         except (ValidationError, DomainError) as problem:
-            if isinstance(problem, NotFound):
-                raise
-            return _finding_response(request, state, session, code, subject, flash="",
+            return _finding_response(request, state, session, id, flash="",
                                      error=_problem_text(problem), status_code=400)
-        return RedirectResponse(url("/finding", code=code, subject=subject, done="1"),
-                                status_code=303)
+        return RedirectResponse(url("/finding", id=id, done="1"), status_code=303)
     return guarded(request, state, build)
 
 

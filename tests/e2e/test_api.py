@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -13,8 +14,7 @@ NEW_HOUSEHOLD = {"household_id": "H100", "township": TOWNSHIP_A, "village": "东
                  "head_name": "赵六", "head_id_number": "430621198001011234", "members": 2,
                  "bank_account": "6217-0000-0000-0000-100", "account_holder": "赵六"}
 BIG_DISBURSEMENT = {"record_type": "disbursement", "record_id": "R-BIG", "township": TOWNSHIP_A,
-                    "household_id": "H001", "amount": "1500.00", "date": "2025-02-01",
-                    "approval_level": "county"}
+                    "household_id": "H001", "amount": "1500.00", "date": "2025-02-01"}
 
 
 def change_of(household: dict, **changes: object) -> dict:
@@ -206,8 +206,8 @@ def test_a_big_reserve_disbursement_takes_effect_only_after_another_person_appro
     approved = api.post("/approvals/R-BIG/approve", "approver")
     assert (approved.status_code, approved.json()["status"]) == (200, "approved")
     [reserve] = api.get("/households/H001", "clerk_a").json()["reserve"]
-    assert (reserve["amount"], reserve["approver"], reserve["recorded_by"]) == (
-        "1500.00", "approver", "clerk_a")
+    assert (reserve["amount"], reserve["approver"], reserve["recorded_by"],
+            reserve["approval_level"]) == ("1500.00", "approver", "clerk_a", "county")
     again = api.post("/approvals/R-BIG/approve", "approver2")
     assert again.status_code == 400
 
@@ -274,24 +274,31 @@ def test_findings_are_listed_with_evidence_and_inspectors_record_dispositions(
     listed = api.get("/findings", "inspector", params={"code": "P01"}).json()
     assert [(f["subject_id"], f["evidence"]) for f in listed["items"]] == [
         ("B1:1", "event:abc/1 payroll_2025-01.csv#2")]
-    dismissed_without_reason = api.post("/findings/P01/B1:1/disposition", "inspector",
+    finding_id = listed["items"][0]["finding_id"]
+    dismissed_without_reason = api.post(f"/findings/{finding_id}/disposition", "inspector",
                                         {"status": "dismissed"})
     assert dismissed_without_reason.status_code == 400
-    recovered = api.post("/findings/P01/B1:1/disposition", "inspector",
+    recovered = api.post(f"/findings/{finding_id}/disposition", "inspector",
                          {"status": "recovered", "note": "已追缴", "recovered": "700.00"})
     assert recovered.json()["history"] == [{"status": "recovered", "note": "已追缴",
                                             "actor": "inspector", "recovered": "700.00"}]
-    assert api.get("/findings/P01/B1:1", "finance").json()["status"] == "recovered"
-    assert api.get("/findings/P01/NOPE", "finance").status_code == 404
+    assert api.get(f"/findings/{finding_id}", "finance").json()["status"] == "recovered"
+    assert api.get(f"/findings/{uuid.uuid4()}", "finance").status_code == 404
+    assert api.get("/findings/P01/B1:1", "finance").status_code == 404  # no subjects in URLs
 
 
-def test_inspectors_reads_of_personal_data_are_recorded_and_others_are_not(api: Api) -> None:
+def test_reads_of_personal_data_are_recorded_for_every_role(api: Api) -> None:
     api.get("/households/H001", "finance")
     api.get("/households/H001", "inspector")
-    api.get("/households/H003/history", "inspector")
+    api.get("/households/H001", "clerk_a")
+    api.get("/households/H003/history", "approver")
+    api.get("/households/H003", "clerk_a")  # another township's: refused, nothing shown
     log = api.get("/access-log", "admin").json()
-    assert [(r["reader"], r["subject_id"], r["what"]) for r in log["items"]] == [
-        ("inspector", "H001", "statement"), ("inspector", "H003", "history")]
+    assert [(r["reader"], r["role"], r["subject_id"], r["what"]) for r in log["items"]] == [
+        ("finance", "finance", "H001", "statement"),
+        ("inspector", "inspector", "H001", "statement"),
+        ("clerk_a", "clerk", "H001", "statement"),
+        ("approver", "approver", "H003", "history")]
 
 
 def test_an_asset_is_registered_gets_events_and_shows_in_the_register(api: Api) -> None:

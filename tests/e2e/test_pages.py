@@ -14,6 +14,7 @@ from api.loader import load_directory
 from api.routers import public
 from domain import sampling, users
 from domain.errors import DomainError
+from domain.records import Finding
 from projections import facts
 from projections.frames import load_frames
 from tests.e2e.conftest import BIG_VILLAGE, EXEMPT_HOUSEHOLD, TOWNSHIP_A, TOWNSHIP_B, Api
@@ -21,6 +22,15 @@ from tests.e2e.conftest import BIG_VILLAGE, EXEMPT_HOUSEHOLD, TOWNSHIP_A, TOWNSH
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 VILLAGE_PATH = (f"/public/townships/{quote(BIG_VILLAGE[0])}/villages/"
                 f"{quote(BIG_VILLAGE[1])}")
+
+
+def finding_id(code: str, subject_id: str) -> str:
+    return str(Finding.create_id(code, subject_id))
+
+
+def finding_url(code: str, subject_id: str) -> str:
+    """The workbench page of a finding: by its opaque id, never its subject."""
+    return f"/workbench/finding?id={finding_id(code, subject_id)}"
 
 
 def public_paths(site: Api) -> list[str]:
@@ -155,7 +165,7 @@ def test_html_routes_stay_out_of_the_openapi_document_and_chart_js_is_served(
 # -- workbench: sessions --------------------------------------------------------------
 def test_the_workbench_sends_a_visitor_without_a_session_to_the_login_form(
         county_site: Api) -> None:
-    response = county_site.client.get("/workbench/finding?code=E01&subject=H003",
+    response = county_site.client.get(finding_url("E01", "H003"),
                                       follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/workbench/login?next=")
@@ -204,23 +214,22 @@ def test_findings_filter_by_code_township_severity_and_status(county_site: Api) 
 
     def codes(**filters: str) -> list[tuple[str, str]]:
         html = client.get("/workbench/", params=filters).text
-        return re.findall(r"subject=([^\"&]+)\">(\w\d\d)</a>", html)
+        return re.findall(r"id=[0-9a-f-]+\">(\w\d\d)</a></td>\s*<td>([^<]+)</td>", html)
 
-    assert sorted(c for _, c in codes()) == ["E01", "E07", "E07", "P06"]
-    assert codes(code="E07", township=TOWNSHIP_B) == [("H003", "E07")]
-    assert [c for _, c in codes(severity="high")] == ["E01"]
-    assert [c for _, c in codes(township=TOWNSHIP_A)] == ["E07", "P06"]
+    assert sorted(c for c, _ in codes()) == ["E01", "E07", "E07", "P06"]
+    assert codes(code="E07", township=TOWNSHIP_B) == [("E07", "H003")]
+    assert [c for c, _ in codes(severity="high")] == ["E01"]
+    assert [c for c, _ in codes(township=TOWNSHIP_A)] == ["E07", "P06"]
     assert codes(status="dismissed") == []
 
 
 def test_an_inspector_dismisses_a_finding_with_a_reason_as_the_acting_user(
         county_site: Api) -> None:
     log_in(county_site, "inspector")
-    page = county_site.client.get("/workbench/finding", params={"code": "E01",
-                                                                "subject": "H003"})
+    page = county_site.client.get(finding_url("E01", "H003"))
     assert "死亡名单" in page.text and "430621199002022345" in page.text
     done = county_site.client.post("/workbench/finding/disposition", data={
-        "code": "E01", "subject": "H003", "status": "dismissed", "note": "死亡登记有误",
+        "id": finding_id("E01", "H003"), "status": "dismissed", "note": "死亡登记有误",
         "csrf": csrf_of(page.text)})
     assert done.status_code == 200 and "已排除" in done.text
     finding = county_site.store.ledger.get_finding("E01", "H003")
@@ -230,22 +239,22 @@ def test_an_inspector_dismisses_a_finding_with_a_reason_as_the_acting_user(
 def test_dismissing_without_a_reason_or_without_the_csrf_token_changes_nothing(
         county_site: Api) -> None:
     log_in(county_site, "inspector")
-    page = county_site.client.get("/workbench/finding?code=P06&subject=B1:2")
+    page = county_site.client.get(finding_url("P06", "B1:2"))
     no_reason = county_site.client.post("/workbench/finding/disposition", data={
-        "code": "P06", "subject": "B1:2", "status": "dismissed", "note": " ",
+        "id": finding_id("P06", "B1:2"), "status": "dismissed", "note": " ",
         "csrf": csrf_of(page.text)})
     assert no_reason.status_code == 400 and "reason" in no_reason.text
     forged = county_site.client.post("/workbench/finding/disposition", data={
-        "code": "P06", "subject": "B1:2", "status": "confirmed", "csrf": "0" * 64})
+        "id": finding_id("P06", "B1:2"), "status": "confirmed", "csrf": "0" * 64})
     assert forged.status_code == 403
     assert county_site.store.ledger.get_finding("P06", "B1:2").status == "open"
 
 
 def test_a_recovery_records_the_amount(county_site: Api) -> None:
     log_in(county_site, "inspector")
-    page = county_site.client.get("/workbench/finding?code=E01&subject=H003")
+    page = county_site.client.get(finding_url("E01", "H003"))
     county_site.client.post("/workbench/finding/disposition", data={
-        "code": "E01", "subject": "H003", "status": "recovered", "recovered": "300.00",
+        "id": finding_id("E01", "H003"), "status": "recovered", "recovered": "300.00",
         "note": "已追回", "csrf": csrf_of(page.text)})
     history = county_site.store.ledger.get_finding("E01", "H003").history
     assert (history[-1]["status"], str(history[-1]["recovered"])) == ("recovered", "300.00")
@@ -254,10 +263,10 @@ def test_a_recovery_records_the_amount(county_site: Api) -> None:
 def test_finance_reads_findings_but_only_an_inspector_records_a_disposition(
         county_site: Api) -> None:
     log_in(county_site, "finance")
-    page = county_site.client.get("/workbench/finding?code=P06&subject=B1:2")
+    page = county_site.client.get(finding_url("P06", "B1:2"))
     assert page.status_code == 200 and 'id="disposition"' not in page.text
     refused = county_site.client.post("/workbench/finding/disposition", data={
-        "code": "P06", "subject": "B1:2", "status": "confirmed", "csrf": csrf_of(page.text)})
+        "id": finding_id("P06", "B1:2"), "status": "confirmed", "csrf": csrf_of(page.text)})
     assert refused.status_code == 403
     assert county_site.store.ledger.get_finding("P06", "B1:2").status == "open"
 
@@ -265,7 +274,7 @@ def test_finance_reads_findings_but_only_an_inspector_records_a_disposition(
 def test_a_payroll_line_finding_shows_its_household_with_bank_lines_and_timeline(
         county_site: Api) -> None:
     log_in(county_site, "approver")
-    page = county_site.client.get("/workbench/finding?code=P06&subject=B1:2")
+    page = county_site.client.get(finding_url("P06", "B1:2"))
     assert "户 H002" in page.text and "账户已销户" in page.text
     assert page.text.count('class="actor nowrap">seed<') >= 3
 
@@ -276,19 +285,23 @@ def test_a_clerk_sees_households_of_their_township_only_and_no_findings(
     client = county_site.client
     assert client.get("/workbench/household?id=H001").status_code == 200
     other = client.get("/workbench/household?id=H003")
-    assert other.status_code == 403 and "王小红" not in other.text
-    assert client.get("/workbench/finding?code=E01&subject=H003").status_code == 403
+    missing = client.get("/workbench/household?id=H999")
+    assert other.status_code == missing.status_code == 404 and "王小红" not in other.text
+    assert other.text.replace("H003", "H999") == missing.text.replace(
+        csrf_of(missing.text), csrf_of(other.text))
+    assert client.get(finding_url("E01", "H003")).status_code == 403
     assert client.get("/workbench/sampling?seed=1").status_code == 403
     assert "问题线索和抽样核查仅限" in client.get("/workbench/").text
 
 
-def test_an_inspector_reading_a_household_is_logged(county_site: Api) -> None:
-    log_in(county_site, "inspector")
+@pytest.mark.parametrize("reader", ["inspector", "clerk_a"])
+def test_any_reader_of_a_household_is_logged(county_site: Api, reader: str) -> None:
+    log_in(county_site, reader)
     before = len(users.read_ids(county_site.store.ledger))
     assert county_site.client.get("/workbench/household?id=H001").status_code == 200
     reads = [county_site.store.ledger.repository.get(i)
              for i in users.read_ids(county_site.store.ledger)[before:]]
-    assert {(r.reader, r.subject_id) for r in reads} == {("inspector", "H001")}
+    assert {(r.reader, r.subject_id) for r in reads} == {(reader, "H001")}
 
 
 # -- sampling -------------------------------------------------------------------------

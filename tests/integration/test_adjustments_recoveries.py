@@ -1,17 +1,24 @@
-"""Adjustments and recoveries move money only once approved / recovered, two-sided."""
+"""Adjustments and recoveries move money only once approved / recovered, two-sided; the
+approvals made before user ids were kept still refuse their maker."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
+from api.county import generate_county
 from api.loader import load_directory
 from api.reconcile import reconcile_store
-from api.county import generate_county
 from api.wiring import Store
-from domain.errors import DomainError
+from domain import approvals
+from domain.errors import DomainError, Forbidden
+from domain.records import Adjustment
+from domain.users import Actor, user_id
 from projections import facts
 
 
@@ -46,3 +53,50 @@ def test_money_recovered_on_a_finding_posts_a_recovery(store: Store, tmp_path: P
     assert balances[f"household:{subject}:recovery"] == -30000
     assert facts.trial_balance(store.db) == 0
     assert store.ledger.get_finding("E01", subject).status == "recovered"
+
+
+def store_as_version_1(store: Store, aggregate: Any) -> None:
+    """Write the aggregate's new events as the code before user ids wrote them: no id
+    fields, no class_version (what stores made before this change hold)."""
+    old = []
+    for event in aggregate.collect_events():
+        stored = store.ledger.mapper.to_stored_event(event)
+        state = json.loads(stored.state)
+        for added in ("class_version", "actor_id", "level"):
+            state.pop(added, None)
+        old.append(StoredEvent(originator_id=stored.originator_id,
+                               originator_version=stored.originator_version,
+                               topic=stored.topic, state=json.dumps(state).encode()))
+    store.ledger.recorder.insert_events(old)
+
+
+def test_an_adjustment_requested_before_ids_were_kept_still_refuses_its_maker(
+        store: Store) -> None:
+    store_as_version_1(store, Adjustment(
+        adjustment_id="OLD", account_from="a", account_to="b", amount=Decimal("9.00"),
+        reason="旧记录", actor="maker", business_date="2025-01-01", actor_id="ignored"))
+    maker = Actor(name="maker", user_id=user_id("maker"))
+    with pytest.raises(Forbidden):
+        approvals.approve_adjustment(store.ledger, "OLD", maker)
+    approved = approvals.approve_adjustment(store.ledger, "OLD",
+                                            Actor("checker", user_id("checker")))
+    assert (approved.recorded_by_id, approved.approver_id) == ("", user_id("checker"))
+
+
+def test_a_disbursement_held_before_ids_were_kept_is_approved_at_the_approvers_level(
+        store: Store) -> None:
+    row = {"record_type": "disbursement", "record_id": "XJ-OLD", "township": "城关镇",
+           "household_id": "", "amount": Decimal("1500.00"), "date": "2025-02-01",
+           "approval_level": "", "approver": "", "recorded_by": "clerk",
+           "reference_id": "", "document_no": ""}
+    store_as_version_1(store, approvals.ReserveApproval(
+        record_id="XJ-OLD", township="城关镇", fields=row, actor="clerk", source="api",
+        actor_id="ignored"))
+    limits = approvals.ApprovalLimits(reserve_fen=100_000, township_fen=100_000,
+                                      county_fen=2_000_000)
+    with pytest.raises(Forbidden):
+        approvals.approve_reserve_movement(store.ledger, "XJ-OLD",
+                                           Actor("clerk", user_id("clerk")), limits)
+    record = approvals.approve_reserve_movement(store.ledger, "XJ-OLD",
+                                                Actor("审批人", user_id("审批人")), limits)
+    assert (record.fields["approver"], record.fields["approval_level"]) == ("审批人", "county")
