@@ -30,9 +30,9 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.wiring import Store
+from domain.catalogue import PROGRAMS
 from domain.errors import DomainError
 from domain.money import format_fen
-from domain.schema import PROGRAMS
 from projections import facts
 from projections.frames import load_frames
 from reconciliation.common import Frames

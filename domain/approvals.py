@@ -106,7 +106,8 @@ def approve_reserve_disbursement(app: Application, rid: str, actor: str) -> Reco
         raise Conflict(f"reserve record {rid} was recorded meanwhile (by a file?); "
                        f"reject this request instead")
     record = Record(kind=RESERVE_KIND, key=key, fields=fields, actor=actor,
-                    business_date=business_date_of(fields), source=approval.source)
+                    business_date=business_date_of(RESERVE_KIND, fields),
+                    source=approval.source)
     _save(app, approval, record)
     return record
 
@@ -164,7 +165,7 @@ def write_record(app: Application, kind: str, fields: dict[str, Any], *, actor: 
         if must_exist or expected_version is not None:
             raise NotFound(f"no {kind} record {key!r}")
         record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
-                        business_date=business_date_of(fields), source=source)
+                        business_date=business_date_of(kind, fields), source=source)
         _save(app, record)
         return record
     if create_only:
@@ -174,7 +175,7 @@ def write_record(app: Application, kind: str, fields: dict[str, Any], *, actor: 
                        f"now {current.version}); read it again")
     if current.fields != fields:
         current.correct(fields=dict(fields), actor=actor,
-                        business_date=business_date_of(fields), source=source)
+                        business_date=business_date_of(kind, fields), source=source)
         _save(app, current)
     return current
 
