@@ -1,4 +1,4 @@
-"""``aidledger disclose``: the public disclosure of a period (CONTRACT.md section 5).
+"""``aidledger disclose``: the public disclosure of a period (docs/formats.md).
 
 What the public sees is what the bank confirmed it paid: payroll lines of the period with
 a successful bank-return line, at the bank's amount. Privacy decides the rest: names are

@@ -1,6 +1,6 @@
 """The reconciliation policy: each code's defaults, overridden by ``policy.toml``.
 
-``policy.toml`` has one table per code (CONTRACT.md section 4). ``enabled = false`` turns
+``policy.toml`` has one table per code (docs/formats.md, Policy). ``enabled = false`` turns
 a code off; any other key overrides a number of the module's ``DEFAULTS``. A typo must not
 silently leave a default in force, so an unknown code, an unknown key or a value of the
 wrong type is an error naming the file, the table and the key.

@@ -83,8 +83,8 @@ def test_a_declared_kind_checks_its_references_like_every_kind(
     with pytest.raises(RejectedFile) as rejected:
         load_directory(store, county)
     assert rejected.value.problems == [
-        "grants_2025.csv row 3, column household_id: household_id 'H999' is not registered "
-        "in any households file loaded before or in this folder"]
+        ("grants_2025.csv row 3, column household_id: household_id 'H999' is not registered "
+        "in any households file loaded before or in this folder")]
 
 
 def test_a_kind_removed_from_the_catalogue_leaves_the_frames_as_they_were(

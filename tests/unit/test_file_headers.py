@@ -81,8 +81,8 @@ def test_an_unknown_header_near_an_absent_optional_column_is_named_and_left_empt
     assert parsed.ok, parsed.errors
     assert parsed.rows[0]["payee_id_number"] == ""
     assert [str(w) for w in parsed.warnings] == [
-        "payroll_2025-03.csv: column 收款人身份证 not recognised (did you mean "
-        "payee_id_number / 收款人身份证号?); payee_id_number left empty"]
+        ("payroll_2025-03.csv: column 收款人身份证 not recognised (did you mean "
+        "payee_id_number / 收款人身份证号?); payee_id_number left empty")]
 
 
 def test_an_unknown_header_far_from_every_column_is_named_as_ignored(tmp_path):
@@ -101,16 +101,16 @@ def test_an_unknown_header_near_a_column_read_elsewhere_says_where_it_was_read(t
     assert parsed.ok, parsed.errors
     assert parsed.rows[0]["payee_name"] == "李四"
     assert [str(w) for w in parsed.warnings] == [
-        "payroll.csv: column 户主姓名 not recognised (nearest: payee_name / 收款人, "
-        "read from column 收款人): ignored"]
+        ("payroll.csv: column 户主姓名 not recognised (nearest: payee_name / 收款人, "
+        "read from column 收款人): ignored")]
 
 
 def test_a_misspelt_required_column_rejects_the_file_and_names_the_likely_header(tmp_path):
     path = write(tmp_path, "deaths.csv", ["身份证号,姓名,死亡日", f"{VALID_ID},王五,2025-01-31"])
     parsed = parse_file(path)
     assert [(e.row, e.column, e.reason) for e in parsed.errors] == [
-        (1, "date_of_death", "required column missing (date_of_death / 死亡日期); "
-                             "is it column 死亡日?")]
+        (1, "date_of_death", ("required column missing (date_of_death / 死亡日期); "
+                             "is it column 死亡日?"))]
 
 
 def test_a_header_row_of_thousands_of_unknown_columns_is_summarised(tmp_path):
@@ -138,8 +138,8 @@ def test_a_successful_bank_line_without_a_value_date_rejects_the_file_at_its_cel
     ])
     parsed = parse_file(path)
     assert [str(e) for e in parsed.errors] == [
-        "bank_return_2025-03.csv row 3, column 入账日期: required value is empty when "
-        "status is success"]
+        ("bank_return_2025-03.csv row 3, column 入账日期: required value is empty when "
+        "status is success")]
 
 
 def test_a_bank_file_without_a_value_date_column_may_hold_failed_lines_only(tmp_path):
