@@ -674,6 +674,7 @@ class _Plan:
     has_value: Callable[[object], bool]
     conditional: list[tuple[Column, str]]  # (column, header as written or its name)
     positions: dict[str, int]  # column -> place in the kind: a row's problems in order
+    conditional_names: tuple[str, ...] = ()  # of the conditional columns, for the fast test
 
 
 def _plan(kind: RecordKind, header: _Header, excel: bool) -> _Plan:
@@ -691,7 +692,7 @@ def _plan(kind: RecordKind, header: _Header, excel: bool) -> _Plan:
         readers.append((column.name, index, read, written or column.name))
     positions = {name: place for place, name in enumerate(kind.column_names)}
     return _Plan(readers, defaults, _has_value if excel else _has_text,  # type: ignore[arg-type]
-                 conditional, positions)
+                 conditional, positions, tuple(column.name for column, _ in conditional))
 
 
 class _Duplicates:
@@ -727,8 +728,11 @@ def _read_row(plan: _Plan, cells, row_no: int, errors: _Errors) -> dict | None:
         except CellError as exc:
             problems = problems or []
             problems.append((plan.positions[name], written, str(exc), name))
-    if plan.conditional:
-        problems = _conditional_problems(plan, row, problems)
+    for name in plan.conditional_names:  # cheap test first: this runs once per row
+        value = row[name]
+        if value is None or value == "":
+            problems = _conditional_problems(plan, row, problems)
+            break
     if problems is None:
         return row
     for _, written, reason, _ in sorted(problems, key=lambda p: p[0]):  # in column order
