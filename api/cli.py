@@ -1,4 +1,4 @@
-"""The ``aidledger`` command line (CONTRACT.md section 1).
+"""The ``aidledger`` command line (README.md; the files in and out: docs/formats.md).
 
 Exit status: 0 success (findings are a result), 1 failure with a printed reason,
 2 usage error (argparse), 3 ``verify`` found tampering. Domain errors are mapped to exit

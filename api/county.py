@@ -2,7 +2,7 @@
 
 Why: ``aidledger demo`` needs a county to show, and every test and benchmark needs data
 whose correct findings are known in advance. ``generate_county`` writes the contract input
-files (CONTRACT.md section 2) of one county, the way a county office would hand them over
+files (docs/formats.md) of one county, the way a county office would hand them over
 (Chinese headers, a GBK bank file, spreadsheets, a little mess), plants at least one true
 case of every finding code and at least one legitimate look-alike of each, and returns the
 truth: the exact (code, subject_id) pairs a correct reconcile reports at ``as_of``, per the
@@ -30,9 +30,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from domain.catalogue import ENUMS, columns
 from domain.ids import CHECK_CHARS, check_char
 from domain.money import format_fen
-from domain.schema import columns
 
 # ---------------------------------------------------------------- the county
 
@@ -1294,70 +1294,36 @@ def _plant_a04(c: _County) -> None:
 
 # ---------------------------------------------------------------- files
 
-# The Chinese header of every column (CONTRACT.md section 2).
-CHINESE_HEADERS: dict[str, dict[str, str]] = {
-    "standards": {"program": "救助类别", "year": "年度", "amount": "标准金额", "unit": "计发单位"},
-    "households": {"household_id": "户编号", "township": "乡镇(街道)", "village": "村(社区)",
-                   "head_name": "户主姓名", "head_id_number": "户主身份证号", "members": "家庭人口",
-                   "bank_account": "银行账号", "account_holder": "开户人",
-                   "disclosure_exempt": "不予公示"},
-    "enrolments": {"household_id": "户编号", "program": "救助类别", "monthly_amount": "月救助金额",
-                   "start_period": "起始年月", "exit_period": "退出年月",
-                   "gradual_exit_until": "渐退截止年月"},
-    "budgets": {"program": "资金类别", "year": "年度", "amount": "金额", "source": "资金来源",
-                "document_no": "文号"},
-    "allocations": {"allocation_id": "拨付编号", "program": "资金类别", "township": "乡镇(街道)",
-                    "amount": "金额", "date": "拨付日期", "document_no": "文号"},
-    "payroll": {"batch_id": "批次号", "line_no": "序号", "program": "救助类别", "period": "发放年月",
-                "township": "乡镇(街道)", "household_id": "户编号", "payee_name": "收款人",
-                "payee_id_number": "收款人身份证号", "bank_account": "银行账号", "amount": "金额"},
-    "bank_return": {"batch_id": "批次号", "line_no": "序号", "account_holder": "户名",
-                    "bank_account": "账号", "amount": "金额", "status": "状态",
-                    "fail_reason": "失败原因", "value_date": "入账日期"},
-    "reserve": {"record_type": "类型", "record_id": "编号", "township": "乡镇(街道)",
-                "household_id": "户编号", "amount": "金额", "date": "日期",
-                "approval_level": "审批层级", "approver": "审批人", "recorded_by": "经办人",
-                "reference_id": "关联编号", "document_no": "文号"},
-    "assets": {"asset_id": "资产编号", "name": "资产名称", "asset_class": "资产类别",
-               "township": "乡镇(街道)", "village": "村(社区)", "value": "资产原值",
-               "funding_source": "资金来源", "project": "项目名称", "rights_holder": "确权主体",
-               "custodian": "管护主体", "registered_on": "登记日期"},
-    "asset_events": {"event_id": "编号", "asset_id": "资产编号", "event_type": "事项", "date": "日期",
-                     "amount": "金额", "counterparty": "对象", "purpose": "用途",
-                     "approval_document": "审批文号", "note": "备注"},
-    "deaths": {"id_number": "身份证号", "name": "姓名", "date_of_death": "死亡日期"},
-    "officials": {"official_id_number": "公职人员身份证号", "official_name": "公职人员姓名",
-                  "position": "职务", "township": "乡镇(街道)",
-                  "relative_id_number": "亲属身份证号", "relative_name": "亲属姓名",
-                  "relation": "关系"},
-    "holdings": {"id_number": "身份证号", "kind": "类别", "description": "说明", "value": "价值",
-                 "registered_on": "登记日期"},
-}
 ENGLISH_HEADER_KINDS = ("enrolments", "standards")  # the rest are written as a county writes them
-STATUS_ZH = {"success": "成功", "failed": "失败"}
-RECORD_TYPE_ZH = {"advance": "预拨", "disbursement": "先行救助", "settlement": "核销",
-                  "replenishment": "补足"}
-LEVEL_ZH = {"township": "乡镇", "county": "县级", "": ""}
-ASSET_CLASS_ZH = {"operating": "经营性", "public_welfare": "公益性", "household": "到户类"}
-EVENT_TYPE_ZH = {"rights_confirmed": "确权", "custodian_assigned": "明确管护",
-                 "income_recorded": "收益入账", "income_distributed": "收益分配",
-                 "value_adjusted": "价值调整", "transferred": "移交", "disposed": "处置",
-                 "inspected": "核查"}
-HOLDING_KIND_ZH = {"vehicle": "车辆", "business": "工商登记", "property": "房产"}
 UTF8_BOM = "utf-8-sig"
 
 
+def _zh(enum: str) -> dict[str, str]:
+    """Code -> the word a county office writes for it (the catalogue's label)."""
+    codes = ENUMS[enum]
+    return {code: codes.label(code) for code in codes.words}
+
+
+STATUS_ZH = _zh("status")
+RECORD_TYPE_ZH = _zh("record_type")
+LEVEL_ZH = {**_zh("approval_level"), "": ""}
+ASSET_CLASS_ZH = _zh("asset_class")
+EVENT_TYPE_ZH = _zh("asset_event_type")
+HOLDING_KIND_ZH = _zh("holding_kind")
+
+
 def headers(kind: str) -> list[str]:
-    names = [column.name for column in columns(kind)]
+    """The header a county writes: each column's Chinese label (the catalogue's first
+    alias), or the English names for the kinds written in English."""
     if kind in ENGLISH_HEADER_KINDS:
-        return names
-    return [CHINESE_HEADERS[kind][name] for name in names]
+        return [column.name for column in columns(kind)]
+    return [column.label for column in columns(kind)]
 
 
 @contextmanager
 def _csv_rows(path: Path, kind: str, encoding: str = "utf-8") -> Iterator[csv.writer]:
     """A csv writer for one contract file, header already written; rows are lists in the
-    kind's column order (domain.schema)."""
+    kind's column order (domain.catalogue)."""
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(headers(kind))

@@ -1,4 +1,4 @@
-"""``aidledger disclose``: the public disclosure of a period (CONTRACT.md section 5).
+"""``aidledger disclose``: the public disclosure of a period (docs/formats.md).
 
 What the public sees is what the bank confirmed it paid: payroll lines of the period with
 a successful bank-return line, at the bank's amount. Privacy decides the rest: names are
@@ -30,9 +30,9 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.wiring import Store
+from domain.catalogue import PROGRAMS
 from domain.errors import DomainError
 from domain.money import format_fen
-from domain.schema import PROGRAMS
 from projections import facts
 from projections.frames import load_frames
 from reconciliation.common import Frames

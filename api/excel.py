@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from domain.catalogue import PROGRAMS
 from domain.money import from_fen
-from domain.schema import PROGRAMS
 
 HEADERS_ZH = {
     "township": "乡镇(街道)", "program": "资金类别", "program_zh": "资金类别(中文)",

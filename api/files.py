@@ -1,14 +1,17 @@
-"""The county's files (CONTRACT.md section 2) read into typed rows, every problem listed.
+"""The county's files (docs/formats.md) read into typed rows, every problem listed.
 
 One pipeline per file: read bytes (hash them: the hash is the idempotency key) -> decode
 (UTF-8, GB18030, or a best guess) or open the first XLSX sheet -> find the header ->
-convert each cell to its column's type (domain.schema) -> reject duplicate keys. Like
-beancount's loader, nothing stops at the first problem: every bad cell becomes a
-``RowError`` naming file, spreadsheet row, column and reason, so an office fixes a file
-once, not once per error. No database and no events here: only the outside format.
+convert each cell to its column's type (domain.catalogue) -> check the requirements that
+hold on some rows only -> reject duplicate keys. Like beancount's loader, nothing stops at
+the first problem: every bad cell becomes a ``RowError`` naming file, spreadsheet row,
+column and reason, so an office fixes a file once, not once per error. A header that names
+no column is not an error but a ``FileWarning`` (with the column it most resembles, and
+whether that column is left empty), so no column vanishes without a word. No database and
+no events here: only the outside format.
 
 Rows with an error are left out of ``ParsedFile.rows``; a file with any error is meant
-to be rejected whole (CONTRACT.md section 1), so partial rows are never loaded.
+to be rejected whole (docs/formats.md), so partial rows are never loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import difflib
 import gc
 import hashlib
 import io
@@ -29,7 +33,8 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
-from domain import schema
+from domain import catalogue
+from domain.catalogue import Column, RecordKind
 from domain.money import MoneyError, parse_yuan
 
 MAX_FILE_BYTES: int = 1 << 30  # 1 GiB: beyond that a county file is a mistake, not data
@@ -43,108 +48,13 @@ DELIMITER_SNIFF_CHARS = 8192
 EXCEL_SIGNIFICANT_DIGITS = 15
 AMOUNT_YUAN_MAX = Decimal(10) ** 12  # keeps sums of int fen far inside int64
 SUFFIXES: tuple[str, ...] = (".csv", ".xlsx")
+OLD_EXCEL_SUFFIX = ".xls"
+# An unknown header at least this similar (difflib ratio) to a column's name or alias is
+# taken as a misspelling of it: 收款人身份证 -> 收款人身份证号 (0.92), 户主姓名 -> 姓名 (0.67).
+NEAR_HEADER_RATIO_MIN = 0.6
+NEAR_HEADER_CHARS_MAX = 40  # a longer header is no misspelt column name: not compared
+UNKNOWN_HEADERS_LISTED_MAX = 50  # warnings per file; the rest are counted
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
-
-# CONTRACT.md section 2, per kind: canonical column -> Chinese aliases. Per kind, because
-# one alias means different columns in different files (编号, 类别, 资金来源).
-HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "standards": {
-        "program": ("救助类别",), "year": ("年度",), "amount": ("标准金额",),
-        "unit": ("计发单位",),
-    },
-    "households": {
-        "household_id": ("户编号",), "township": ("乡镇(街道)",), "village": ("村(社区)",),
-        "head_name": ("户主姓名",), "head_id_number": ("户主身份证号",),
-        "members": ("家庭人口",), "bank_account": ("银行账号",), "account_holder": ("开户人",),
-        "disclosure_exempt": ("不予公示",),
-    },
-    "enrolments": {
-        "household_id": ("户编号",), "program": ("救助类别",), "monthly_amount": ("月救助金额",),
-        "start_period": ("起始年月",), "exit_period": ("退出年月",),
-        "gradual_exit_until": ("渐退截止年月",),
-    },
-    "budgets": {
-        "program": ("资金类别",), "year": ("年度",), "amount": ("金额",),
-        "source": ("资金来源",), "document_no": ("文号",),
-    },
-    "allocations": {
-        "allocation_id": ("拨付编号",), "program": ("资金类别",), "township": ("乡镇(街道)",),
-        "amount": ("金额",), "date": ("拨付日期",), "document_no": ("文号",),
-    },
-    "payroll": {
-        "batch_id": ("批次号",), "line_no": ("序号",), "program": ("救助类别",),
-        "period": ("发放年月",), "township": ("乡镇(街道)",), "household_id": ("户编号",),
-        "payee_name": ("收款人",), "payee_id_number": ("收款人身份证号",),
-        "bank_account": ("银行账号",), "amount": ("金额",),
-    },
-    "bank_return": {
-        "batch_id": ("批次号",), "line_no": ("序号",), "account_holder": ("户名",),
-        "bank_account": ("账号",), "amount": ("金额",), "status": ("状态",),
-        "fail_reason": ("失败原因",), "value_date": ("入账日期",),
-    },
-    "reserve": {
-        "record_type": ("类型",), "record_id": ("编号",), "township": ("乡镇(街道)",),
-        "household_id": ("户编号",), "amount": ("金额",), "date": ("日期",),
-        "approval_level": ("审批层级",), "approver": ("审批人",), "recorded_by": ("经办人",),
-        "reference_id": ("关联编号",), "document_no": ("文号",),
-    },
-    "assets": {
-        "asset_id": ("资产编号",), "name": ("资产名称",), "asset_class": ("资产类别",),
-        "township": ("乡镇(街道)",), "village": ("村(社区)",), "value": ("资产原值",),
-        "funding_source": ("资金来源",), "project": ("项目名称",), "rights_holder": ("确权主体",),
-        "custodian": ("管护主体",), "registered_on": ("登记日期",),
-    },
-    "asset_events": {
-        "event_id": ("编号",), "asset_id": ("资产编号",), "event_type": ("事项",),
-        "date": ("日期",), "amount": ("金额",), "counterparty": ("对象",), "purpose": ("用途",),
-        "approval_document": ("审批文号",), "note": ("备注",),
-    },
-    "deaths": {"id_number": ("身份证号",), "name": ("姓名",), "date_of_death": ("死亡日期",)},
-    "officials": {
-        "official_id_number": ("公职人员身份证号",), "official_name": ("公职人员姓名",),
-        "position": ("职务",), "township": ("乡镇(街道)",),
-        "relative_id_number": ("亲属身份证号",), "relative_name": ("亲属姓名",),
-        "relation": ("关系",),
-    },
-    "holdings": {
-        "id_number": ("身份证号",), "kind": ("类别",), "description": ("说明",),
-        "value": ("价值",), "registered_on": ("登记日期",),
-    },
-}
-
-# Column type -> English code -> accepted Chinese aliases (the code itself is accepted too).
-ENUM_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "program": {
-        "dibao": ("最低生活保障", "低保", "城乡低保", "农村低保", "城市低保"),
-        "tekun": ("特困人员救助供养", "特困", "特困供养"),
-        "temporary": ("临时救助",),
-        "disability": ("残疾人两项补贴", "残疾人补贴"),
-        "orphan": ("孤儿/事实无人抚养儿童基本生活费", "孤儿基本生活费", "孤儿"),
-        "elderly": ("高龄津贴",),
-        "transition": ("衔接资金",),
-    },
-    "unit": {"per_person": ("按人",), "per_household": ("按户",)},
-    "status": {"success": ("成功",), "failed": ("失败",)},
-    "record_type": {
-        "advance": ("预拨",), "disbursement": ("先行救助", "先行救助支出"),
-        "settlement": ("核销",), "replenishment": ("补足",),
-    },
-    "approval_level": {"township": ("乡镇", "乡镇级"), "county": ("县级", "县")},
-    "asset_class": {"operating": ("经营性",), "public_welfare": ("公益性",), "household": ("到户类",)},
-    "asset_event_type": {
-        "rights_confirmed": ("确权",), "custodian_assigned": ("明确管护",),
-        "income_recorded": ("收益入账",), "income_distributed": ("收益分配",),
-        "value_adjusted": ("价值调整",), "transferred": ("移交",), "disposed": ("处置",),
-        "inspected": ("核查",),
-    },
-    "holding_kind": {"vehicle": ("车辆",), "business": ("工商登记",), "property": ("房产",)},
-    # Not an error when unknown: a purpose outside these four is the evidence of A04.
-    "purpose": {
-        "operation_maintenance": ("运行管护",), "consolidation": ("巩固脱贫成果",),
-        "village_public_welfare": ("村级公益事业",), "household_dividend": ("农户分红",),
-    },
-}
-OPEN_ENUMS: frozenset[str] = frozenset({"purpose"})
 
 BOOL_WORDS: dict[str, bool] = {
     "1": True, "是": True, "true": True, "yes": True, "y": True,
@@ -154,10 +64,6 @@ INT_BOUNDS: dict[str, tuple[int, int | None, str]] = {
     "members": (1, None, "members must be at least 1"),
     "year": (1000, 9999, "not a 4-digit year"),
 }
-NEGATIVE_MONEY_ALLOWED: frozenset[tuple[str, str]] = frozenset({("asset_events", "amount")})
-# Kinds whose identical rows are merged silently (lists copied from other offices, where
-# repeats are common and harmless); in every other kind a repeated key is an error.
-MERGE_IDENTICAL_KINDS: frozenset[str] = frozenset({"deaths", "officials", "holdings", "budgets"})
 EMPTY_VALUES: dict[str, object] = {"money": None, "money?": None, "int": None, "bool": False}
 
 _MISSING = object()
@@ -176,6 +82,8 @@ _PERIOD_RES = (
 _TIME_SUFFIX_RE = re.compile(r"[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", re.ASCII)
 _HEADER_UNIT_RE = re.compile(r"\s*[(\[【]([^()\[\]【】]*)[)\]】]\s*$")
 _HEADER_SPACES_RE = re.compile(r"[\s\-]+")
+# Characters written both ways in headers: 帐 and 账 (帐号 / 账号, 入帐日期 / 入账日期).
+_HEADER_VARIANTS = str.maketrans({"帐": "账"})
 
 
 @dataclass(frozen=True)
@@ -198,7 +106,8 @@ class RowError:
 
 @dataclass
 class ParsedFile:
-    """One file's typed rows (canonical keys of domain.schema.columns(kind)) and problems."""
+    """One file's typed rows (canonical keys of the kind's catalogue columns), problems
+    and warnings."""
 
     kind: str
     path: Path
@@ -208,10 +117,45 @@ class ParsedFile:
     rows: list[dict] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """Something a person must know about a file that loads: a header naming no column
+    (``column`` as written), the column it most resembles (``nearest``, '' when none is
+    near) and whether that column is left empty because of it."""
+
+    file: str
+    column: str
+    nearest: str = ""
+    nearest_label: str = ""
+    left_empty: bool = False
+    read_from: str = ""  # the header the nearest column was read from, when present
+
+    def __str__(self) -> str:
+        text = f"{self.file}: column {self.column} not recognised"
+        if not self.nearest:
+            return text + ": ignored"
+        guess = f"{self.nearest} / {self.nearest_label}"
+        if self.left_empty:
+            return text + f" (did you mean {guess}?); {self.nearest} left empty"
+        return text + f" (nearest: {guess}, read from column {self.read_from}): ignored"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of a loaded folder that is not read, and why."""
+
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
 
 
 class CellError(ValueError):
@@ -250,17 +194,17 @@ class _Errors:
 
 # ----------------------------------------------------------------------------- naming
 
-_KINDS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(schema.KINDS, key=len, reverse=True))
-
-
 def kind_of(path: Path | str) -> str | None:
     """The kind a file name announces: its stem is a kind name, alone or followed by a
     suffix that does not start with a letter ('payroll_2025-03.csv'). Only .csv/.xlsx."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         return None
-    stem = path.stem.lower()
-    for kind in _KINDS_LONGEST_FIRST:
+    return _kind_of_stem(path.stem.lower())
+
+
+def _kind_of_stem(stem: str) -> str | None:
+    for kind in sorted(catalogue.names(), key=len, reverse=True):  # bank_return before bank
         if stem == kind:
             return kind
         if stem.startswith(kind) and not _is_ascii_letter(stem[len(kind)]):
@@ -272,16 +216,52 @@ def _is_ascii_letter(char: str) -> bool:
     return char.isascii() and char.isalpha()
 
 
+@dataclass
+class Survey:
+    """What a folder holds: its contract files in load order, and what is not read."""
+
+    paths: list[Path]
+    skipped: list[Skipped]
+
+
+def survey(directory: Path | str, also_read: Iterable[str] = ()) -> Survey:
+    """Contract files directly in ``directory`` (load order, then by name), and every
+    other entry with the reason it is not read (``also_read``: names read elsewhere,
+    such as policy.toml, are neither)."""
+    order = {kind: index for index, kind in enumerate(catalogue.names())}
+    found: list[tuple[int, str, Path]] = []
+    skipped: list[Skipped] = []
+    for entry in sorted(Path(directory).iterdir(), key=lambda p: p.name):
+        if entry.name in also_read:
+            continue
+        kind = kind_of(entry) if entry.is_file() and not entry.is_symlink() else None
+        if kind is None:
+            skipped.append(Skipped(entry.name, _skip_reason(entry)))
+        else:
+            found.append((order[kind], entry.name, entry))
+    return Survey([p for _, _, p in sorted(found, key=lambda item: item[:2])], skipped)
+
+
+def _skip_reason(entry: Path) -> str:
+    # a symlink could point out of the folder the clerk named: not followed
+    if entry.is_symlink():
+        return "skipped: a symbolic link, not followed"
+    if entry.is_dir():
+        return "skipped: a folder (only the files directly in the folder are read)"
+    if not entry.is_file():
+        return "skipped: not a regular file"
+    suffix = entry.suffix.lower()
+    if suffix == OLD_EXCEL_SUFFIX:
+        return "skipped: an old Excel .xls workbook is not read: save it as .xlsx"
+    if suffix not in SUFFIXES:
+        return "skipped: not a CSV or XLSX file"
+    return (f"skipped: the name matches no kind of file (a name starts with one of "
+            f"{', '.join(catalogue.names())}, e.g. payroll_2025-03.csv)")
+
+
 def discover(directory: Path | str) -> list[Path]:
     """Contract files directly in ``directory``, in load order, then by name."""
-    # a symlink could point out of the folder the clerk named: not followed
-    found = [(kind_of(p), p) for p in Path(directory).iterdir()
-             if p.is_file() and not p.is_symlink()]
-    ordered = sorted(
-        ((schema.LOAD_ORDER.index(kind), p.name, p) for kind, p in found if kind is not None),
-        key=lambda item: (item[0], item[1]),
-    )
-    return [p for _, _, p in ordered]
+    return survey(directory).paths
 
 
 # --------------------------------------------------------------------------- cell types
@@ -369,42 +349,44 @@ def _enum_key(text: str) -> str:
     return _HEADER_SPACES_RE.sub("_", text.strip().lower())
 
 
-def _enum_table(type_: str) -> dict[str, str]:
+def _enum_table(codes: catalogue.Codes) -> dict[str, str]:
+    """Word -> code: the code, its label and every word offices write for it."""
     table: dict[str, str] = {}
-    for code, aliases in ENUM_ALIASES[type_].items():
-        for word in (code, *aliases):
-            table[_enum_key(word)] = code
-    if type_ == "program":
-        table.update({_enum_key(zh): code for code, zh in schema.PROGRAMS.items()})
+    for code, words in codes.words.items():
+        for word in (code, codes.label(code), *words):
+            key = _enum_key(word)
+            assert table.get(key, code) == code, f"{codes.name}: {word!r} is ambiguous"
+            table[key] = code
     return table
 
 
-_ENUM_TABLES: dict[str, dict[str, str]] = {t: _enum_table(t) for t in ENUM_ALIASES}
+_ENUM_TABLES: dict[str, dict[str, str]] = {
+    name: _enum_table(codes) for name, codes in catalogue.ENUMS.items()}
 
 
 def _enum_parser(type_: str) -> Callable[[str], str]:
-    table = _ENUM_TABLES[type_]
-    expected = ", ".join(ENUM_ALIASES[type_])
+    table, codes = _ENUM_TABLES[type_], catalogue.ENUMS[type_]
+    expected = ", ".join(codes.words)
     label = type_.replace("_", " ")
 
     def parse(text: str) -> str:
         code = table.get(_enum_key(text))
         if code is not None:
             return code
-        if type_ in OPEN_ENUMS:
+        if codes.open:
             return text
         raise CellError(f"unknown {label}: {text!r} (expected one of {expected})")
 
     return parse
 
 
-def _type_parser(kind: str, column: schema.Column) -> tuple[Callable[[str], object] | None, bool]:
+def _type_parser(column: Column) -> tuple[Callable[[str], object] | None, bool]:
     """(parser of a non-empty NFKC'd text or None for plain str, whether to memoise)."""
     type_ = column.type
     if type_ == "str":
         return None, False
-    if type_.startswith("money"):
-        negative = (kind, column.name) in NEGATIVE_MONEY_ALLOWED
+    if column.is_money:
+        negative = column.negative_allowed
         return (lambda text: _parse_money(text, negative)), True
     simple: dict[str, tuple[Callable[[str], object], bool]] = {
         "int": (lambda text: _parse_int(text, column.name), True),
@@ -419,18 +401,20 @@ def _type_parser(kind: str, column: schema.Column) -> tuple[Callable[[str], obje
         return simple[type_]
     if type_ in _ENUM_TABLES:
         return _enum_parser(type_), True
-    raise AssertionError(f"domain.schema type without a parser: {type_}")
+    raise AssertionError(f"domain.catalogue type without a parser: {type_}")
 
 
-def _empty_value(column: schema.Column) -> object:
+def _empty_value(column: Column) -> object:
     return EMPTY_VALUES.get(column.type, "")
 
 
-def _cell_reader(kind: str, column: schema.Column) -> Callable[[str], object]:
+def _cell_reader(column: Column) -> Callable[[str], object]:
     """A function from the cell text to the typed value, raising CellError. Values of
-    low-cardinality types are memoised: a million payroll lines hold a few dozen amounts."""
-    parse, memoise = _type_parser(kind, column)
-    value_required = column.required and not column.type.endswith("?")
+    low-cardinality types are memoised: a million payroll lines hold a few dozen amounts.
+    A value required on some rows only is checked once the row is read (``_Plan``)."""
+    parse, memoise = _type_parser(column)
+    value_required = (column.required and column.optional_when is None
+                      and not column.type.endswith("?"))
     empty = _empty_value(column)
 
     def read(text: str) -> object:
@@ -495,6 +479,7 @@ def _header_key(text: str) -> tuple[str, str]:
     """(match key, unit in trailing brackets): '金额（元）' -> ('金额', '元'),
     'Household ID' -> ('household_id', ''), '*户编号' -> ('户编号', '')."""
     norm = unicodedata.normalize("NFKC", text).strip().strip("*").strip().lower()
+    norm = norm.translate(_HEADER_VARIANTS)
     unit = ""
     match = _HEADER_UNIT_RE.search(norm)
     if match is not None and match.start() > 0:
@@ -502,21 +487,24 @@ def _header_key(text: str) -> tuple[str, str]:
     return _HEADER_SPACES_RE.sub("_", norm.strip()), unit
 
 
-def _alias_table(kind: str) -> dict[str, str]:
-    """Match key -> canonical column; '...身份证号' also answers to '...身份证号码'."""
-    table: dict[str, str] = {}
-    for name, aliases in HEADER_ALIASES[kind].items():
-        extra = tuple(a + "码" for a in aliases if a.endswith("身份证号"))
-        for word in (name, *aliases, *extra):
-            key = _header_key(word)[0]
-            assert table.get(key, name) == name, f"{kind}: header {word!r} is ambiguous"
-            table[key] = name
+_ALIAS_TABLES: dict[RecordKind, dict[str, str]] = {}  # by declaration: kinds may be added
+
+
+def alias_table(kind: RecordKind) -> dict[str, str]:
+    """Match key -> column name: every column's name and aliases, normalised. An alias
+    names one column of its kind (the same word may mean other columns in other kinds:
+    编号, 类别, 资金来源)."""
+    table = _ALIAS_TABLES.get(kind)
+    if table is None:
+        table = {}
+        for column in kind.columns:
+            for word in (column.name, *column.aliases):
+                key = _header_key(word)[0]
+                assert table.get(key, column.name) == column.name, \
+                    f"{kind.name}: header {word!r} is ambiguous"
+                table[key] = column.name
+        _ALIAS_TABLES[kind] = table
     return table
-
-
-_ALIAS_TABLES: dict[str, dict[str, str]] = {kind: _alias_table(kind) for kind in schema.KINDS}
-for _kind in schema.KINDS:  # the alias table and the schema must name the same columns
-    assert set(HEADER_ALIASES[_kind]) == {c.name for c in schema.columns(_kind)}, _kind
 
 
 @dataclass
@@ -524,31 +512,34 @@ class _Header:
     row: int
     found: dict[str, tuple[int, str]]  # canonical name -> (cell index, header as written)
     problems: list[tuple[str, str]]  # (column, reason)
+    unknown: list[str] = field(default_factory=list)  # headers as written naming no column
 
 
-def _match_header(kind: str, row: int, cells: Iterable[object]) -> _Header:
-    table, types = _ALIAS_TABLES[kind], {c.name: c.type for c in schema.columns(kind)}
+def _match_header(kind: RecordKind, row: int, cells: Iterable[object]) -> _Header:
+    table = alias_table(kind)
     header = _Header(row, {}, [])
     for index, cell in enumerate(cells):
         written = "" if cell is None else str(cell).strip()
         key, unit = _header_key(written)
         name = table.get(key)
         if name is None:
+            if key:
+                header.unknown.append(written)
             continue
         if name in header.found:
             first = header.found[name][1]
             header.problems.append((written, f"column {name} given twice (also {first!r})"))
             continue
         header.found[name] = (index, written)
-        if types[name].startswith("money") and ("万" in unit or "千" in unit):
+        if kind.column(name).is_money and ("万" in unit or "千" in unit):
             header.problems.append((written, f"amounts must be in yuan (元), not {unit!r}"))
     return header
 
 
-def _find_header(kind: str, head: list[list[object]]) -> _Header:
+def _find_header(kind: RecordKind, head: list[list[object]]) -> _Header:
     """The first row holding every required column, else the row matching the most
     columns (earliest on a tie): its problems then name the missing columns."""
-    required = {c.name for c in schema.columns(kind) if c.required}
+    required = {c.name for c in kind.columns if c.required}
     candidates = [_match_header(kind, i + 1, cells) for i, cells in enumerate(head)]
     for header in candidates:
         if required <= header.found.keys():
@@ -556,12 +547,51 @@ def _find_header(kind: str, head: list[list[object]]) -> _Header:
     return max(candidates, key=lambda h: (len(h.found), -h.row))
 
 
-def _missing_columns(kind: str, header: _Header) -> list[tuple[str, str]]:
+def nearest_column(kind: RecordKind, written: str) -> Column | None:
+    """The column whose name or alias the header most resembles, if any is near
+    (NEAR_HEADER_RATIO_MIN); the earlier column on a tie."""
+    key = _header_key(written)[0]
+    if not key or len(key) > NEAR_HEADER_CHARS_MAX:
+        return None
+    best, best_ratio = "", NEAR_HEADER_RATIO_MIN
+    for alias_key, name in alias_table(kind).items():
+        matcher = difflib.SequenceMatcher(None, key, alias_key, autojunk=False)
+        if matcher.quick_ratio() < best_ratio:
+            continue
+        ratio = matcher.ratio()
+        if ratio > best_ratio or (not best and ratio >= best_ratio):
+            best, best_ratio = name, ratio
+    return kind.column(best) if best else None
+
+
+def _header_warnings(kind: RecordKind, header: _Header, name: str) -> list[FileWarning]:
+    """One warning per header naming no column, with the column it resembles."""
+    out = []
+    for written in header.unknown[:UNKNOWN_HEADERS_LISTED_MAX]:
+        column = nearest_column(kind, written)
+        if column is None:
+            out.append(FileWarning(name, written))
+            continue
+        found = header.found.get(column.name)
+        out.append(FileWarning(name, written, column.name, column.label,
+                               left_empty=found is None, read_from=found[1] if found else ""))
+    more = len(header.unknown) - UNKNOWN_HEADERS_LISTED_MAX
+    if more > 0:
+        out.append(FileWarning(name, f"… and {more} more columns"))
+    return out
+
+
+def _missing_columns(kind: RecordKind, header: _Header,
+                     warnings: list[FileWarning]) -> list[tuple[str, str]]:
+    """A required column absent from the header; the header it may be misspelt as."""
+    guesses = {w.nearest: w.column for w in warnings if w.left_empty}
     problems = []
-    for column in schema.columns(kind):
+    for column in kind.columns:
         if column.required and column.name not in header.found:
-            aliases = " / ".join(HEADER_ALIASES[kind][column.name])
-            problems.append((column.name, f"required column missing ({column.name} / {aliases})"))
+            reason = f"required column missing ({column.name} / {column.label})"
+            if column.name in guesses:
+                reason += f"; is it column {guesses[column.name]}?"
+            problems.append((column.name, reason))
     return problems
 
 
@@ -637,34 +667,41 @@ def _has_value(cells: tuple[object, ...]) -> bool:
 @dataclass
 class _Plan:
     """How to turn one record into one row: readers of the present columns, defaults
-    of the absent ones."""
+    of the absent ones, and the columns whose value is required on some rows only."""
 
     readers: list[tuple[str, int, Callable[[object], object], str]]
     defaults: dict[str, object]
     has_value: Callable[[object], bool]
+    conditional: list[tuple[Column, str]]  # (column, header as written or its name)
+    positions: dict[str, int]  # column -> place in the kind: a row's problems in order
+    conditional_names: tuple[str, ...] = ()  # of the conditional columns, for the fast test
 
 
-def _plan(kind: str, header: _Header, excel: bool) -> _Plan:
-    readers, defaults = [], {}
-    for column in schema.columns(kind):
+def _plan(kind: RecordKind, header: _Header, excel: bool) -> _Plan:
+    readers, defaults, conditional = [], {}, []
+    for column in kind.columns:
         defaults[column.name] = _empty_value(column)
-        if column.name not in header.found:
+        index, written = header.found.get(column.name, (-1, column.name))
+        if column.required_when is not None or column.optional_when is not None:
+            conditional.append((column, written or column.name))
+        if index < 0:
             continue
-        index, written = header.found[column.name]
-        read: Callable[[object], object] = _cell_reader(kind, column)  # type: ignore[assignment]
+        read: Callable[[object], object] = _cell_reader(column)  # type: ignore[assignment]
         if excel:
             read = _excel_reader(read, column.type)  # type: ignore[arg-type]
         readers.append((column.name, index, read, written or column.name))
-    return _Plan(readers, defaults, _has_value if excel else _has_text)  # type: ignore[arg-type]
+    positions = {name: place for place, name in enumerate(kind.column_names)}
+    return _Plan(readers, defaults, _has_value if excel else _has_text,  # type: ignore[arg-type]
+                 conditional, positions, tuple(column.name for column, _ in conditional))
 
 
 class _Duplicates:
-    """Rejects a second row with a key already seen; in MERGE_IDENTICAL_KINDS a row
-    identical to the first is dropped silently instead."""
+    """Rejects a second row with a key already seen; in a kind that merges identical
+    rows (``merge_identical``) a row identical to the first is dropped silently instead."""
 
-    def __init__(self, kind: str, header: _Header) -> None:
-        self.names = schema.key_columns(kind)
-        self.merge = kind in MERGE_IDENTICAL_KINDS
+    def __init__(self, kind: RecordKind, header: _Header) -> None:
+        self.names = kind.key
+        self.merge = kind.merge_identical
         first = self.names[0]
         self.column = header.found[first][1] if first in header.found else first
         self.seen: dict[tuple, tuple[int, dict]] = {}
@@ -683,17 +720,43 @@ class _Duplicates:
 
 def _read_row(plan: _Plan, cells, row_no: int, errors: _Errors) -> dict | None:
     row = plan.defaults.copy()
-    count, good = len(cells), True
+    count = len(cells)
+    problems: list[tuple[int, str, str, str]] | None = None  # (place, header, reason, name)
     for name, index, read, written in plan.readers:
         try:
             row[name] = read(cells[index] if index < count else "")
         except CellError as exc:
-            errors.add(row_no, written, str(exc))
-            good = False
-    return row if good else None
+            problems = problems or []
+            problems.append((plan.positions[name], written, str(exc), name))
+    for name in plan.conditional_names:  # cheap test first: this runs once per row
+        value = row[name]
+        if value is None or value == "":
+            problems = _conditional_problems(plan, row, problems)
+            break
+    if problems is None:
+        return row
+    for _, written, reason, _ in sorted(problems, key=lambda p: p[0]):  # in column order
+        errors.add(row_no, written, reason)
+    return None
 
 
-def _read_body(kind: str, records: Iterator, header: _Header, plan: _Plan,
+def _conditional_problems(plan: _Plan, row: dict,
+                          problems: list[tuple[int, str, str, str]] | None
+                          ) -> list[tuple[int, str, str, str]] | None:
+    """Values required on this row by a condition (a successful bank line's value date;
+    a reserve amount except on a settlement), where the cell itself read well."""
+    failed = {p[3] for p in problems} if problems else ()
+    for column, written in plan.conditional:
+        name = column.name
+        if row[name] in (None, "") and name not in failed and column.value_required(row):
+            when = column.required_when
+            reason = "required value is empty" + ("" if when is None else f" when {when}")
+            problems = problems or []
+            problems.append((plan.positions[name], written, reason, name))
+    return problems
+
+
+def _read_body(kind: RecordKind, records: Iterator, header: _Header, plan: _Plan,
                parsed: ParsedFile, errors: _Errors) -> None:
     duplicates = _Duplicates(kind, header)
     rows_max = header.row + MAX_ROWS
@@ -712,7 +775,7 @@ def _read_body(kind: str, records: Iterator, header: _Header, plan: _Plan,
             parsed.row_numbers.append(row_no)
 
 
-def _parse_records(kind: str, records: Iterator, excel: bool,
+def _parse_records(kind: RecordKind, records: Iterator, excel: bool,
                    parsed: ParsedFile, errors: _Errors) -> None:
     head = list(islice(records, HEADER_SEARCH_ROWS_MAX))
     if not head:
@@ -722,7 +785,8 @@ def _parse_records(kind: str, records: Iterator, excel: bool,
         errors.add(0, "", f"more than {MAX_COLUMNS} columns: not a county register")
         return
     header = _find_header(kind, head)
-    for column, reason in header.problems + _missing_columns(kind, header):
+    parsed.warnings = _header_warnings(kind, header, parsed.name)
+    for column, reason in header.problems + _missing_columns(kind, header, parsed.warnings):
         errors.add(header.row, column, reason)
     plan = _plan(kind, header, excel)
     body = head[header.row:]
@@ -765,9 +829,9 @@ def _records(path: Path, raw: bytes, parsed: ParsedFile, errors: _Errors) -> Ite
 def _kind_for(path: Path, kind: str | None) -> str:
     kind = kind if kind is not None else kind_of(path)
     if kind is None:
-        names = ", ".join(schema.LOAD_ORDER)
+        names = ", ".join(catalogue.names())
         raise ValueError(f"{path.name}: not a contract file name (a kind: {names}; .csv/.xlsx)")
-    if kind not in schema.KINDS:
+    if not catalogue.is_kind(kind):
         raise ValueError(f"unknown kind {kind!r}")
     return kind
 
@@ -822,7 +886,8 @@ def _parse_source(path: Path, raw: bytes, parsed: ParsedFile, errors: _Errors) -
         return
     try:
         with _gc_paused():
-            _parse_records(parsed.kind, records, parsed.encoding == "xlsx", parsed, errors)
+            _parse_records(catalogue.kind(parsed.kind), records, parsed.encoding == "xlsx",
+                           parsed, errors)
     except _UnreadableFile as exc:
         errors.add(exc.row, "", exc.reason)
     finally:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from api import files
 from api.wiring import Store
+from domain import catalogue
 from domain.errors import DomainError, RejectedFile
 from domain.ledger import FileOutcome
 from projections import facts
@@ -46,13 +47,16 @@ class LoadReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     policy_recorded: bool = False
     projected_events: int = 0
+    skipped: list[files.Skipped] = field(default_factory=list)
+    warnings: list[files.FileWarning] = field(default_factory=list)
 
     @property
     def events(self) -> int:
         return sum(o.events for o in self.outcomes)
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"  {s}" for s in self.skipped]
+        out += [f"  warning: {w}" for w in self.warnings]
         for o in self.outcomes:
             if o.already_loaded:
                 out.append(f"  {o.name}: already loaded, nothing written")
@@ -71,21 +75,19 @@ class LoadReport:
 # memory holds one file's rows, never the folder's (a province month: 4 x 1,000,000 rows,
 # about a kilobyte each once parsed). Smaller folders are parsed once and held.
 HOLD_ROWS_MAX = 300_000
-# Which kind registers the keys other rows name, and which rows name them.
-DEFINES = {"households": "household_id", "assets": "asset_id"}
-REFERENCES = {"enrolments": ("households", "household_id"),
-              "payroll": ("households", "household_id"),
-              "asset_events": ("assets", "asset_id")}
 
 
-def contract_paths(directory: Path) -> list[Path]:
+def survey_folder(directory: Path) -> files.Survey:
+    """The folder's contract files and what is skipped; a folder without any contract
+    file is an error naming what it does hold."""
     if not directory.is_dir():
         raise DomainError(f"{directory}: not a directory")
-    paths = files.discover(directory)
-    if not paths:
-        raise DomainError(f"{directory}: no contract files found (households.csv, "
-                          f"payroll_*.csv, bank_return_*.csv, …)")
-    return paths
+    survey = files.survey(directory, also_read=(POLICY_FILE,))
+    if not survey.paths:
+        raise RejectedFile(f"{directory}: no contract files found (households.csv, "
+                           f"payroll_*.csv, bank_return_*.csv, …; see docs/formats.md)",
+                           [str(s) for s in survey.skipped])
+    return survey
 
 
 @dataclass
@@ -99,19 +101,19 @@ class FileCheck:
     rows: int
     errors: list[files.RowError]
     defines: set[str]  # the keys it registers (households, assets)
-    uses: list[tuple[int, str]]  # (row number, key it names) of rows naming a registered key
+    # per reference of its kind: (row number, key it names) of each row
+    uses: list[tuple[catalogue.Reference, list[tuple[int, str]]]]
+    warnings: list[files.FileWarning] = field(default_factory=list)
 
 
 def check_of(pf: files.ParsedFile) -> FileCheck:
-    defines: set[str] = set()
-    uses: list[tuple[int, str]] = []
-    if pf.kind in DEFINES:
-        defines = {r[DEFINES[pf.kind]] for r in pf.rows}
-    if pf.kind in REFERENCES:
-        column = REFERENCES[pf.kind][1]
-        uses = [(n, r[column]) for r, n in zip(pf.rows, pf.row_numbers, strict=True)]
+    kind = catalogue.kind(pf.kind)
+    defined = catalogue.defined_keys().get(pf.kind)
+    defines = {r[defined] for r in pf.rows} if defined is not None else set()
+    uses = [(ref, [(n, r[ref.column]) for r, n in zip(pf.rows, pf.row_numbers, strict=True)])
+            for ref in kind.references]
     return FileCheck(pf.path, pf.name, pf.kind, pf.sha256, len(pf.rows), pf.errors,
-                     defines, uses)
+                     defines, uses, pf.warnings)
 
 
 def check_references(store: Store, parsed: list[files.ParsedFile]) -> list[files.RowError]:
@@ -120,27 +122,33 @@ def check_references(store: Store, parsed: list[files.ParsedFile]) -> list[files
 
 
 def reference_errors(store: Store, checks: list[FileCheck]) -> list[files.RowError]:
-    known: dict[str, set[str]] = {kind: set() for kind in DEFINES}
+    known: dict[str, set[str]] = {kind: set() for kind in catalogue.defined_keys()}
     for check in checks:
-        if check.kind in DEFINES:
+        if check.kind in known:
             known[check.kind].update(check.defines)
     errors: list[files.RowError] = []
     for check in checks:
-        if check.kind not in REFERENCES:
-            continue
-        target, column = REFERENCES[check.kind]
-        names = {value for _, value in check.uses} - known[target]
-        missing = names - store.ledger.known_keys(target, names)
-        for row_no, value in check.uses:
-            if value in missing:
-                errors.append(files.RowError(check.name, row_no, column,
-                              f"{column} {value!r} is not registered in any "
-                              f"{target} file loaded before or in this folder"))
+        for reference, uses in check.uses:
+            errors += _unregistered(store, check.name, reference, uses, known)
     return errors
 
 
+def _unregistered(store: Store, name: str, reference: catalogue.Reference,
+                  uses: list[tuple[int, str]], known: dict[str, set[str]]
+                  ) -> list[files.RowError]:
+    """Rows of one file naming a key of ``reference.kind`` that is nowhere recorded."""
+    target, column = reference.kind, reference.column
+    names = {value for _, value in uses} - known[target]
+    missing = names - store.ledger.known_keys(target, names)
+    return [files.RowError(name, row_no, column,
+                           f"{column} {value!r} is not registered in any "
+                           f"{target} file loaded before or in this folder")
+            for row_no, value in uses if value in missing]
+
+
 def load_directory(store: Store, directory: Path, actor: str = "cli") -> LoadReport:
-    checks, held = _check_folder(contract_paths(directory))
+    survey = survey_folder(directory)
+    checks, held = _check_folder(survey.paths)
     problems = [str(e) for check in checks for e in check.errors]
     if not problems:
         problems = [str(e) for e in reference_errors(store, checks)]
@@ -150,7 +158,8 @@ def load_directory(store: Store, directory: Path, actor: str = "cli") -> LoadRep
         bad = sorted({p.split(" row ")[0] for p in problems})
         raise RejectedFile(f"{directory}: rejected, nothing was loaded "
                            f"({len(problems)} problems in {', '.join(bad)})", problems)
-    report = LoadReport()
+    report = LoadReport(skipped=survey.skipped,
+                        warnings=[w for check in checks for w in check.warnings])
     bar = Progress(sum(check.rows for check in checks), "loading")
     try:
         for index, check in enumerate(checks):

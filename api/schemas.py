@@ -3,10 +3,10 @@
 Inputs validate like the file parser (api/files.py) reads cells: text is NFKC-normalised
 and stripped (names of users, townships and villages are keys: NFC, and refused when they
 hold hidden characters, by ``domain.names``), programs and other codes are the enums of
-domain.schema / api.files, money
+domain.catalogue, money
 is a JSON *string* of yuan with at most 2 decimals ("1234.50", never a float), periods are
 ``YYYY-MM`` and dates ``YYYY-MM-DD``. ``canonical_row`` turns an input into the row the
-ledger records: exactly the kind's columns of domain.schema, typed as the parser types
+ledger records: exactly the kind's columns of domain.catalogue, typed as the parser types
 them, so a row from the API and the same row from a file are the same record.
 """
 
@@ -20,8 +20,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.files import EMPTY_VALUES, ENUM_ALIASES
-from domain import schema
+from api.files import EMPTY_VALUES
+from domain import catalogue
 from domain.errors import DomainError
 from domain.money import format_fen, parse_yuan, to_fen
 from domain.names import PLACE_CHARS_MAX, clean_name
@@ -48,14 +48,14 @@ def _code_enum(name: str, codes: Any) -> type[enum.StrEnum]:
     return enum.StrEnum(name, {code: code for code in codes})  # type: ignore[return-value]
 
 
-Program = _code_enum("Program", schema.PROGRAMS)
-RecordType = _code_enum("RecordType", ENUM_ALIASES["record_type"])
-ApprovalLevel = _code_enum("ApprovalLevel", ENUM_ALIASES["approval_level"])
-AssetClass = _code_enum("AssetClass", ENUM_ALIASES["asset_class"])
-AssetEventType = _code_enum("AssetEventType", ENUM_ALIASES["asset_event_type"])
+Program = _code_enum("Program", catalogue.PROGRAMS)
+RecordType = _code_enum("RecordType", catalogue.ENUMS["record_type"].words)
+ApprovalLevel = _code_enum("ApprovalLevel", catalogue.ENUMS["approval_level"].words)
+AssetClass = _code_enum("AssetClass", catalogue.ENUMS["asset_class"].words)
+AssetEventType = _code_enum("AssetEventType", catalogue.ENUMS["asset_event_type"].words)
 Role = _code_enum("Role", ROLES)
 BalancesBy = _code_enum("BalancesBy", ("township", "program", "household"))
-ImportKind = _code_enum("ImportKind", ("payroll", "bank_return"))
+ImportKind = _code_enum("ImportKind", catalogue.http_import_kinds())
 
 
 def _normalised(text: str, controls_allowed: frozenset[str] = frozenset()) -> str:
@@ -555,13 +555,13 @@ class ImportOut(BaseModel):
 def canonical_row(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     """Exactly the kind's columns, typed as the file parser types them."""
     row: dict[str, Any] = {}
-    for column in schema.columns(kind):
+    for column in catalogue.columns(kind):
         value = values.get(column.name)
         if isinstance(value, enum.Enum):
             value = value.value
         if value is None or value == "":
             row[column.name] = EMPTY_VALUES.get(column.type, "")
-        elif column.type.startswith("money"):
+        elif column.is_money:
             row[column.name] = parse_yuan(str(value))
         elif isinstance(value, dt.date):
             row[column.name] = value.isoformat()

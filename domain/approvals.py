@@ -258,7 +258,8 @@ def approve_reserve_movement(app: Application, rid: str, actor: Actor,
         raise Conflict(f"reserve record {rid} was recorded meanwhile (by a file?); "
                        f"reject this request instead")
     record = Record(kind=RESERVE_KIND, key=key, fields=fields, actor=actor.name,
-                    business_date=business_date_of(fields), source=approval.source)
+                    business_date=business_date_of(RESERVE_KIND, fields),
+                    source=approval.source)
     _save(app, approval, record)
     return record
 
@@ -374,7 +375,7 @@ def approve_change(app: Application, change_id: str, actor: Actor) -> Record:
                        f"requested (version {change.base_version}, {now}); reject it and "
                        f"request the change again")
     current.correct(fields=dict(change.after), actor=actor.name,
-                    business_date=business_date_of(change.after),
+                    business_date=business_date_of(change.kind, change.after),
                     source=f"{change.source} (change {change_id}, requested by "
                            f"{change.requested_by})")
     _save(app, change, current)
@@ -435,7 +436,7 @@ def write_record(app: Application, kind: str, fields: dict[str, Any], *, actor: 
         if must_exist or expected_version is not None:
             raise NotFound(f"no {kind} record {key!r}")
         record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
-                        business_date=business_date_of(fields), source=source)
+                        business_date=business_date_of(kind, fields), source=source)
         _save(app, record)
         return record
     if create_only:
@@ -443,7 +444,7 @@ def write_record(app: Application, kind: str, fields: dict[str, Any], *, actor: 
     _check_version(current, expected_version)
     if current.fields != fields:
         current.correct(fields=dict(fields), actor=actor,
-                        business_date=business_date_of(fields), source=source)
+                        business_date=business_date_of(kind, fields), source=source)
         _save(app, current)
     return current
 

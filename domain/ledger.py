@@ -19,16 +19,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
+from domain.catalogue import columns, key_columns
+from domain.catalogue import kind as record_kind
 from domain.errors import Conflict, DomainError, NotFound
 from domain.records import Adjustment, Finding, ImportedFile, Record, record_id
-from domain.schema import columns, key_columns
 from domain.users import Actor, same_person, user_id
 
-# Kinds whose rows name a household that must already be registered.
-HOUSEHOLD_REFERENCES = ("enrolments", "payroll")
-# Business date of a row: the first of these fields it has.
-BUSINESS_DATE_FIELDS = ("value_date", "date", "registered_on", "date_of_death", "period",
-                        "start_period")
 POLICY_KIND, POLICY_KEY = "policy", "current"
 ADJUSTMENT_KIND, RECOVERY_KIND = "adjustments", "recoveries"  # records posted by the API
 EXISTS_CHUNK_MAX = 500  # ids per existence query (SQLite: bound parameters)
@@ -55,12 +51,14 @@ def key_of(kind: str, fields: dict[str, Any]) -> str:
     return "|".join(str(fields.get(name, "")) for name in key_columns(kind))
 
 
-def business_date_of(fields: dict[str, Any]) -> str:
-    for name in BUSINESS_DATE_FIELDS:
-        value = fields.get(name)
-        if value:
-            return str(value) if len(str(value)) == 10 else f"{value}-01"
-    return ""
+def business_date_of(kind: str, fields: dict[str, Any]) -> str:
+    """The day a row's event is about (its kind's business date column; a period is
+    dated by its first day), '' when the kind has none or the row leaves it empty."""
+    name = record_kind(kind).business_date
+    value = fields.get(name) if name is not None else None
+    if not value:
+        return ""
+    return str(value) if len(str(value)) == 10 else f"{value}-01"
 
 
 class Ledger(Application):
@@ -125,11 +123,11 @@ class Ledger(Application):
                                                             actor, source))
                         continue
                     record = Record(kind=kind, key=key, fields=dict(fields), actor=actor,
-                                    business_date=business_date_of(fields), source=source)
+                                    business_date=business_date_of(kind, fields), source=source)
                     latest[key] = record
                 elif current.fields != fields:
                     current.correct(fields=dict(fields), actor=actor,
-                                    business_date=business_date_of(fields), source=source)
+                                    business_date=business_date_of(kind, fields), source=source)
                     tally.corrected += 1
                     if current.id in touched_ids:
                         continue
@@ -176,7 +174,7 @@ class Ledger(Application):
         same topic, version 1 and the same JSON (attributes in the event's order)."""
         state = {"timestamp": RECORDED.create_timestamp(), "originator_topic": RECORD_TOPIC,
                  "kind": kind, "key": key, "fields": dict(fields), "actor": actor,
-                 "business_date": business_date_of(fields), "source": source}
+                 "business_date": business_date_of(kind, fields), "source": source}
         encoded = encode_plain_state(state)
         if encoded is None:
             encoded = self.mapper.transcoder.encode(state)
@@ -201,12 +199,12 @@ class Ledger(Application):
         current = self._latest_rows(kind, [fields]).get(key)
         if current is None:
             self._save_all(Record(kind=kind, key=key, fields=dict(fields), actor=actor,
-                                  business_date=business_date_of(fields), source=source))
+                                  business_date=business_date_of(kind, fields), source=source))
             return "created"
         if current.fields == fields:
             return "unchanged"
         current.correct(fields=dict(fields), actor=actor,
-                        business_date=business_date_of(fields), source=source)
+                        business_date=business_date_of(kind, fields), source=source)
         self._save_all(current)
         return "corrected"
 

@@ -13,6 +13,10 @@ reserve fund), ``county:reserve-pool``, ``bank:unexplained`` / ``suspense:bank-u
 The payment of a payroll line depends on two records (the payroll line and its bank
 line), so both post under one subject, ``payment|<batch>|<line>``, recomputed whenever
 either changes.
+
+Which rule a record kind posts by is declared in the catalogue (``RecordKind.posting``,
+a name of ``RULES``); the records the ledger makes itself (adjustments, recoveries) are
+no county file kind and name their rule in ``LEDGER_KIND_RULES``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from domain import catalogue
 from domain.money import to_fen
 
 Fields = dict[str, Any]
 Lookup = Callable[[str, str], Fields | None]
+PAYMENT = "payment"  # the rule of the two kinds of a payment, posted under one subject
+PAYMENT_KINDS = ("payroll", "bank_return")  # (the payroll line, its bank line): one key
 
 
 @dataclass(frozen=True)
@@ -45,17 +52,27 @@ def fen(value: Any) -> int:
     return 0 if value in (None, "") else to_fen(Decimal(str(value)))
 
 
+def rule_of(kind: str) -> str | None:
+    """The name of the rule a kind's records post by (None: they post nothing)."""
+    declared = catalogue.get(kind)
+    return declared.posting if declared is not None else LEDGER_KIND_RULES.get(kind)
+
+
+def posting_kinds() -> frozenset[str]:
+    """The kinds whose records post (the others, households …, never do)."""
+    return frozenset(LEDGER_KIND_RULES) | {k.name for k in catalogue.kinds() if k.posting}
+
+
 def postings_for(kind: str, key: str, lookup: Lookup) -> list[tuple[str, list[Posting]]]:
     """(subject, postings) pairs that the current state of (kind, key) implies."""
-    if kind in ("payroll", "bank_return"):
-        return [(f"payment|{key}", _payment(lookup("payroll", key), lookup("bank_return", key)))]
+    name = rule_of(kind)
+    if name == PAYMENT:
+        payroll, bank = (lookup(k, key) for k in PAYMENT_KINDS)
+        return [(f"payment|{key}", _payment(payroll, bank))]
     fields = lookup(kind, key)
-    if fields is None:
+    if fields is None or name is None:
         return []
-    rule = _RULES.get(kind)
-    if rule is None:
-        return []
-    out = rule(fields)
+    out = RULES[name](fields, lookup)
     assert sum(p.amount_fen for p in out) == 0, f"{kind} {key} posts unbalanced {out}"
     return [(f"{kind}|{key}", out)]
 
@@ -71,17 +88,17 @@ def _payment(payroll: Fields | None, bank: Fields | None) -> list[Posting]:
                 f"household:{payroll['household_id']}:{program}", amount)
 
 
-def _budget(f: Fields) -> list[Posting]:
+def _budget(f: Fields, lookup: Lookup) -> list[Posting]:
     return move(f"fund:{f.get('source') or 'unspecified'}", f"program:{f['program']}",
                 fen(f["amount"]))
 
 
-def _allocation(f: Fields) -> list[Posting]:
+def _allocation(f: Fields, lookup: Lookup) -> list[Posting]:
     return move(f"program:{f['program']}", f"township:{f['township']}:{f['program']}",
                 fen(f["amount"]))
 
 
-def _reserve(f: Fields) -> list[Posting]:
+def _reserve(f: Fields, lookup: Lookup) -> list[Posting]:
     amount, township = fen(f["amount"]), f["township"]
     kind = f["record_type"]
     if kind in ("advance", "replenishment"):
@@ -90,15 +107,33 @@ def _reserve(f: Fields) -> list[Posting]:
         payee = f.get("household_id") or "non-enrolled"
         return move(f"reserve:{township}", f"household:{payee}:temporary", amount)
     # settlement: the documented aid is charged to the township's temporary-aid money
+    if f.get("amount") in (None, ""):
+        amount = _settled_in_full(f, lookup)
     return move(f"township:{township}:temporary", "county:reserve-pool", amount)
 
 
-def _asset(f: Fields) -> list[Posting]:
+def _settled_in_full(settlement: Fields, lookup: Lookup) -> int:
+    """A settlement without an amount settles its disbursement in full: the amount of
+    the disbursement it names, as recorded when the settlement is (0 when none is).
+
+    TODO(money facts, issue 17): this reads the disbursement once, when the settlement
+    is posted; a disbursement recorded after its settlement, or corrected later, does
+    not re-post the settlement. "What a settlement settles" belongs to the one module
+    of money facts, which should post both under one subject (as a payment's two
+    records are) and give the frames and registers the same amount."""
+    reference = settlement.get("reference_id") or ""
+    settled = lookup("reserve", reference) if reference else None
+    if settled is None or settled.get("record_type") != "disbursement":
+        return 0
+    return fen(settled.get("amount"))
+
+
+def _asset(f: Fields, lookup: Lookup) -> list[Posting]:
     return move(f"funding:{f.get('funding_source') or 'unspecified'}",
                 f"asset:{f['asset_id']}:value", fen(f["value"]))
 
 
-def _asset_event(f: Fields) -> list[Posting]:
+def _asset_event(f: Fields, lookup: Lookup) -> list[Posting]:
     amount, asset = fen(f.get("amount")), f["asset_id"]
     kind = f["event_type"]
     if kind == "income_recorded":
@@ -114,24 +149,29 @@ def _asset_event(f: Fields) -> list[Posting]:
     return []
 
 
-def _adjustment(f: Fields) -> list[Posting]:
+def _adjustment(f: Fields, lookup: Lookup) -> list[Posting]:
     """An approved adjustment moves what it says, between the accounts it names."""
     return move(f["account_from"], f["account_to"], fen(f["amount"]))
 
 
-def _recovery(f: Fields) -> list[Posting]:
+def _recovery(f: Fields, lookup: Lookup) -> list[Posting]:
     """Money recovered (追缴) on a finding returns to the fund it was overpaid from."""
     debtor = f"household:{f['household_id']}:recovery" if f.get("household_id") \
         else f"debtor:{f['code']}|{f['subject_id']}"
     return move(debtor, "fund:recovered", fen(f["amount"]))
 
 
-_RULES: dict[str, Callable[[Fields], list[Posting]]] = {
-    "adjustments": _adjustment,
-    "recoveries": _recovery,
-    "budgets": _budget,
-    "allocations": _allocation,
+# The rules by name (the catalogue names a kind's rule; a payment is ``_payment``).
+RULES: dict[str, Callable[[Fields, Lookup], list[Posting]]] = {
+    "adjustment": _adjustment,
+    "recovery": _recovery,
+    "budget": _budget,
+    "allocation": _allocation,
     "reserve": _reserve,
-    "assets": _asset,
-    "asset_events": _asset_event,
+    "asset": _asset,
+    "asset_event": _asset_event,
 }
+# Records the ledger makes itself (domain.ledger ADJUSTMENT_KIND, RECOVERY_KIND).
+LEDGER_KIND_RULES: dict[str, str] = {"adjustments": "adjustment", "recoveries": "recovery"}
+_NAMED = {k.posting for k in catalogue.kinds() if k.posting} | set(LEDGER_KIND_RULES.values())
+assert _NAMED <= set(RULES) | {PAYMENT}, f"posting rules without a function: {_NAMED}"

@@ -1,4 +1,4 @@
-"""Balance reports of CONTRACT.md section 6, from frames as known at a moment.
+"""Balance reports (docs/formats.md, Balances), from frames as known at a moment.
 
 Figures stand as at the end of ``as_of`` for the calendar year of that date: money moves
 on its bank value date, an allocation on its allocation date, a budget in its year.

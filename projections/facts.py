@@ -29,7 +29,7 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 
 from domain.ledger import Ledger
-from domain.postings import _RULES, Posting, postings_for
+from domain.postings import PAYMENT_KINDS, Posting, posting_kinds, postings_for
 from domain.records import Record
 from projections.db import ANALYZE_AFTER_ROWS, Database
 
@@ -39,8 +39,6 @@ LOCK_NAME = "aidledger.projection.facts"
 PAGE_SIZE_MAX = 10_000
 UNIT_SEPARATOR = "\x1f"
 IN_LIST_MAX = 500  # bound parameters per IN (...) list on SQLite
-PAYMENT_KINDS = ("payroll", "bank_return")  # both post under one 'payment|<key>' subject
-POSTING_RULE_KINDS = frozenset(_RULES)  # kinds that post; the others (households …) never do
 # eventsourcing transcodings whose data is already the text rm_facts stores.
 PLAIN_TRANSCODINGS = frozenset({"decimal_str", "datetime_iso"})
 UTC_ISO_CHARS = len("2025-01-01T00:00:00.000000+00:00")
@@ -464,8 +462,8 @@ def _project_page(ledger: Ledger, db: Database, page: Sequence[Row],
     if carried is not None:
         state.cache.update(carried[0])
         balances.cache.update(carried[1])
-    posting_events = [e for e in events
-                      if e.kind in PAYMENT_KINDS or e.kind in POSTING_RULE_KINDS]
+    posters = posting_kinds()  # kinds that post; the others (households …) never do
+    posting_events = [e for e in events if e.kind in posters]
     subjects = [_subject_of(e.kind, e.key) for e in posting_events]
     state.prefetch(pair for e in posting_events for pair in _lookups_of(e.kind, e.key))
     balances.prefetch(subjects)

@@ -27,9 +27,9 @@ import orjson
 import pandas as pd
 
 from domain.money import to_fen
-from domain.schema import KINDS, columns, frame_columns
+from domain.catalogue import columns, frame_columns, names
 from projections.db import Database
-from reconciliation.common import ADJUSTMENT_COLUMNS, Frames, frame_of
+from projections.tables import Frames, empty_adjustments, frame_of
 
 FACT_SELECT = "SELECT key, fields, evidence_event, evidence_row, recorded_at FROM rm_facts"
 ROW_COLUMNS = ("evidence_event", "evidence_row", "recorded_at")  # from the row, not the JSON
@@ -112,8 +112,8 @@ def _columns_of(kind: str, rows: Sequence[tuple[Any, ...]],
     for position, name in enumerate(ROW_COLUMNS, start=2):
         data[name] = [row[position] for row in rows]
     for column in columns(kind):
-        if column.type.startswith("money"):
-            data[column.name + "_fen"] = [fen_of(f.get(column.name)) for f in fields]
+        if column.is_money:
+            data[column.frame_name] = [fen_of(f.get(column.name)) for f in fields]
     plain = [name for name in frame_columns(kind) if name not in data]
     data.update(zip(plain, _field_columns(fields, plain), strict=True))
     return data
@@ -138,10 +138,9 @@ def _field_columns(fields: list[dict[str, Any]], names: list[str]) -> list[Seque
 
 
 def frame_of_columns(kind: str, data: dict[str, list[Any]]) -> pd.DataFrame:
-    """``reconciliation.common.frame_of`` for values given column by column: the same
+    """``projections.tables.frame_of`` for values given column by column: the same
     dtypes and the same conversion of each value."""
-    types = {c.name + "_fen" if c.type.startswith("money") else c.name: c.type
-             for c in columns(kind)}
+    types = {c.frame_name: c.type for c in columns(kind)}
     names = frame_columns(kind)
     frame = {}
     for name in names:
@@ -172,10 +171,9 @@ def load_frames(db: Database, known_at: str | None = None) -> Frames:
     """Every kind's frame as the books showed at ``known_at`` (ISO 8601, UTC)."""
     known_at = normalise_moment(known_at)
     if not db.table_exists("rm_facts"):
-        return Frames(**{k: frame_of(k, []) for k in KINDS},
-                      adjustments=pd.DataFrame(columns=ADJUSTMENT_COLUMNS))
-    frames = {kind: kind_frame(db, kind, known_at) for kind in KINDS}
-    return Frames(**frames, adjustments=pd.DataFrame(columns=ADJUSTMENT_COLUMNS))
+        return Frames(**{k: frame_of(k, []) for k in names()}, adjustments=empty_adjustments())
+    frames = {kind: kind_frame(db, kind, known_at) for kind in names()}
+    return Frames(**frames, adjustments=empty_adjustments())
 
 
 def normalise_moment(moment: str | None) -> str | None:

@@ -76,6 +76,7 @@ from uuid import UUID
 
 import psycopg
 
+from domain import catalogue
 from domain.errors import Conflict, DomainError, NotFound
 from projections import facts
 from projections.db import Database
@@ -92,8 +93,7 @@ LENGTH_PREFIX_BYTES = 8
 ZERO_HEAD = bytes(HASH_BYTES)
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 LEAF_PREFIX, NODE_PREFIX = b"\x00", b"\x01"
-# Kinds whose rows carry the household's id; bank lines follow their payroll line's key.
-HOUSEHOLD_KINDS = ("households", "enrolments", "payroll", "reserve")
+# Bank lines name no household: they follow their payroll line's key.
 BANK_KIND, PAYROLL_KIND = "bank_return", "payroll"
 
 SCHEMA = (
@@ -533,9 +533,10 @@ def household_events(db: Database, household_id: str) -> list[tuple[int, str, st
     """(notification id, kind, key) of every recorded version naming the household."""
     field_sql = ("json_extract(fields, '$.household_id')" if db.backend == "sqlite"
                  else "(fields::jsonb ->> 'household_id')")
-    marks = ", ".join("?" for _ in HOUSEHOLD_KINDS)
+    household_kinds = catalogue.kinds_with_column("household_id")
+    marks = ", ".join("?" for _ in household_kinds)
     rows = db.query(f"SELECT notification_id, kind, key FROM rm_facts WHERE kind IN ({marks})"
-                    f" AND {field_sql} = ?", [*HOUSEHOLD_KINDS, household_id])
+                    f" AND {field_sql} = ?", [*household_kinds, household_id])
     found = [(int(n), kind, key) for n, kind, key in rows]
     payroll_keys = sorted({key for _, kind, key in found if kind == PAYROLL_KIND})
     for chunk in _chunks(payroll_keys):

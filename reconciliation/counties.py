@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from domain.errors import DomainError
+from projections.tables import frame_names, local_id_columns
 from reconciliation import runner
 from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
 from reconciliation.payments import LINE_KEY, normalised_ids, successful_payments, text
@@ -54,21 +55,9 @@ CROSS_MODULES: list[str] = ["e01", "e02", "e05", "e06", "e08"]
 LOCAL_MODULES: list[str] = [m for m in runner.RULE_MODULES if m not in CROSS_MODULES]
 P05 = "p05"
 
-# County-local identifiers per frame (evidence columns are prefixed in every frame).
-LOCAL_IDS: dict[str, tuple[str, ...]] = {
-    "households": ("household_id", "township"),
-    "enrolments": ("household_id",),
-    "allocations": ("allocation_id", "township"),
-    "payroll": ("batch_id", "township", "household_id"),
-    "bank_return": ("batch_id",),
-    "reserve": ("record_id", "township", "household_id", "reference_id"),
-    "assets": ("asset_id", "township"),
-    "asset_events": ("event_id", "asset_id"),
-    "officials": ("township",),
-    "adjustments": ("adjustment_id",),
-}
+# County-local identifiers per frame: the catalogue's ``local_id`` columns (evidence
+# columns are prefixed in every frame).
 EVIDENCE_IDS = ("evidence_event", "evidence_row")
-FRAME_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Frames))
 SORT_COLUMNS = ["code", "subject_type", "subject_id"]
 
 Progress = Callable[[str], None]
@@ -146,9 +135,10 @@ def _resolved(path: Path, url: str) -> str:
 def prefixed(frames: Frames, code: str) -> Frames:
     """The county's frames with every local id and evidence token under its code."""
     out = {}
-    for name in FRAME_NAMES:
+    local_ids = local_id_columns()
+    for name in frame_names():
         frame = getattr(frames, name)
-        names = [c for c in LOCAL_IDS.get(name, ()) + EVIDENCE_IDS if c in frame.columns]
+        names = [c for c in local_ids.get(name, ()) + EVIDENCE_IDS if c in frame.columns]
         out[name] = frame.assign(**{c: _with_code(frame[c], code) for c in names})
     return Frames(**out)
 
@@ -170,7 +160,8 @@ def county_of(ids: pd.Series) -> pd.Series:
 
 def concat_frames(many: Sequence[Frames]) -> Frames:
     """Kind by kind, the rows of all the (prefixed) frames given."""
-    return Frames(**{name: _concat([getattr(f, name) for f in many]) for name in FRAME_NAMES})
+    return Frames(**{name: _concat([getattr(f, name) for f in many])
+                     for name in frame_names()})
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -272,7 +263,7 @@ def _bank_of(frames: Frames, payroll: pd.DataFrame) -> pd.DataFrame:
 def _frames_with(frames: Frames, **given: pd.DataFrame) -> Frames:
     """Frames with only the kinds given filled; the others empty with their columns."""
     return Frames(**{name: given.get(name, getattr(frames, name).iloc[0:0])
-                     for name in FRAME_NAMES})
+                     for name in frame_names()})
 
 
 # ---------------------------------------------------------------- the pandas engine

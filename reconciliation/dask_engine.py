@@ -44,10 +44,12 @@ import dask.bag as db
 import numpy as np
 import pandas as pd
 
+from domain.catalogue import matched_id_columns
+from projections.tables import frame_names
 from reconciliation import runner
 from reconciliation.common import ADJUSTMENT_COLUMNS, Frames, frame_of
 from reconciliation.counties import (
-    FRAME_NAMES, County, across_counties, in_order, p05_across, with_cross,
+    County, across_counties, in_order, p05_across, with_cross,
 )
 from reconciliation.payments import LINE_KEY, normalised_ids, text
 
@@ -56,11 +58,7 @@ COUNTIES_MIN_ACROSS = 2
 WORKERS_MAX_LOCAL = 8  # a local cluster: at most this many worker processes
 DASHBOARD_ANY_PORT = ":0"  # a local cluster's HTTP endpoint on a free port, never 8787
 # Register rows a county's people may match in another county, by their ID columns.
-REFERENCE_KINDS: dict[str, tuple[str, ...]] = {
-    "deaths": ("id_number",),
-    "officials": ("official_id_number", "relative_id_number"),
-    "holdings": ("id_number",),
-}
+REFERENCE_KINDS: dict[str, tuple[str, ...]] = matched_id_columns()
 PAYROLL_COLUMNS = ["batch_id", "line_no", "program", "period", "household_id", "amount_fen",
                    "evidence_event", "evidence_row"]
 BANK_COLUMNS = ["batch_id", "line_no", "amount_fen", "status", "value_date",
@@ -254,7 +252,7 @@ def run_county(frames: Frames, policy: dict[str, dict], as_of: str,
     added = {kind: pd.concat([getattr(frames, kind)] + [i[kind] for i in imports if kind in i],
                              ignore_index=True)
              for kind in REFERENCE_KINDS if any(kind in i for i in imports)}
-    return runner.run(dataclasses.replace(frames, **added), policy, as_of, jobs=1)
+    return runner.run(frames.replace(**added), policy, as_of, jobs=1)
 
 
 def keyed_items(frames: Frames, heads: np.ndarray, accounts: np.ndarray,
@@ -376,7 +374,7 @@ def partition_frames(items: Sequence[tuple[int, str, pd.DataFrame]]) -> Frames:
     for _, kind, chunk in items:
         chunks.setdefault(kind, []).append(chunk)
     out = {}
-    for name in FRAME_NAMES:
+    for name in frame_names():
         template = (pd.DataFrame(columns=ADJUSTMENT_COLUMNS) if name == "adjustments"
                     else frame_of(name, []))
         given = chunks.get(name)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from domain.catalogue import PROGRAMS
 from domain.ids import to18
-from domain.schema import PROGRAMS
 from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
 
 STATUS_SUCCESS = "success"

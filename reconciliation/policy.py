@@ -1,6 +1,6 @@
 """The reconciliation policy: each code's defaults, overridden by ``policy.toml``.
 
-``policy.toml`` has one table per code (CONTRACT.md section 4). ``enabled = false`` turns
+``policy.toml`` has one table per code (docs/formats.md, Policy). ``enabled = false`` turns
 a code off; any other key overrides a number of the module's ``DEFAULTS``. One more
 table, ``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``); it is
 checked here like the others and returned under that name when the file has it. A typo must not

@@ -197,7 +197,7 @@ def _tell(progress: Progress | None, message: str) -> None:
 # --- CSV -------------------------------------------------------------------------------
 
 def write_findings_csv(findings: pd.DataFrame, path: Path) -> None:
-    """CONTRACT section 3 columns, plain UTF-8 (no BOM): programs read this file; people
+    """The findings columns of docs/formats.md, plain UTF-8 (no BOM): programs read this file; people
     get the XLSX workbook, where Excel shows the Chinese right."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)

@@ -204,7 +204,7 @@ def balance_report(
                                                   "showed then, before later corrections")]
     = None,
 ) -> BalancesOut:
-    """CONTRACT.md section 6 balances; township staff see their township only."""
+    """The balances of docs/formats.md; township staff see their township only."""
     if user.township is not None and by.value == "program":
         raise Forbidden("balances by program are county-wide; ask for by=township")
     moment = _known_at(known_at)

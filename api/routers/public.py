@@ -47,9 +47,9 @@ from api.disclosure import (
     published_free_text,
 )
 from api.routers.deps import State
+from domain.catalogue import PROGRAMS
 from domain.errors import DomainError
 from domain.money import format_fen, parse_yuan, to_fen
-from domain.schema import PROGRAMS
 from projections import integrity
 from projections.frames import load_frames
 from reconciliation.common import Frames

@@ -46,12 +46,12 @@ from api.routers.deps import (
 from api.routers.findings import finding_out, stored_finding
 from api.routers.public import SECURITY_HEADERS, TEMPLATES
 from api.schemas import KEY_CHARS_MAX, PAGE_SIZE_MAX, DispositionIn
-from domain import approvals, sampling, users
+from domain import approvals, catalogue, sampling, users
+from domain.catalogue import PROGRAMS
 from domain.errors import DomainError, Forbidden, NotFound
 from domain.ids import to18
 from domain.money import parse_yuan
 from domain.records import Finding, Record
-from domain.schema import PROGRAMS
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 
@@ -78,13 +78,7 @@ STATUS_ZH = {"open": "待处理", "under_review": "核查中", "confirmed": "已
              "dismissed": "已排除", "recovered": "已追回", "resolved": "已不成立"}
 DISPOSITIONS = ("under_review", "confirmed", "dismissed", "recovered")
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
-KIND_ZH = {"households": "户籍", "enrolments": "救助资格", "payroll": "发放名册",
-           "bank_return": "银行回盘", "reserve": "备用金", "deaths": "死亡名单",
-           "officials": "干部及亲属", "holdings": "财产登记", "allocations": "资金拨付",
-           "assets": "扶贫资产", "asset_events": "资产事项"}
-REFERENCE_KINDS = {"deaths": ("id_number",),
-                   "officials": ("official_id_number", "relative_id_number"),
-                   "holdings": ("id_number",)}
+KIND_ZH = {k.name: k.label for k in catalogue.kinds()}
 
 
 # -- sessions -------------------------------------------------------------------------
@@ -367,9 +361,10 @@ def reference_matches(state: AppState, id_numbers: set[str]) -> list[reads.Fact]
     if not wanted:
         return []
     with state.caught_up() as store:
-        listed = [f for kind in REFERENCE_KINDS for f in reads.latest_of_kind(store.db, kind)]
+        lists = catalogue.matched_id_columns()
+        listed = [f for kind in lists for f in reads.latest_of_kind(store.db, kind)]
     return [f for f in listed
-            if any(to18(str(f.fields.get(c, ""))) in wanted for c in REFERENCE_KINDS[f.kind])]
+            if any(to18(str(f.fields.get(c, ""))) in wanted for c in lists[f.kind])]
 
 
 def household_dossier(state: AppState, user: Principal, household_id: str) -> dict[str, Any]:

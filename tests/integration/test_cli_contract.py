@@ -1,4 +1,4 @@
-"""The command line as CONTRACT.md section 1 words it: exit codes, outputs, --known-at."""
+"""The command line as README.md and docs/formats.md word it: exit codes, outputs, --known-at."""
 
 from __future__ import annotations
 

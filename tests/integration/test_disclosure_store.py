@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from api.disclosure import ROW_COLUMNS, SUMMARY_COLUMNS, disclose_store
-from domain.schema import columns
+from domain.catalogue import columns
 from tests.unit.test_disclosure import DIGEST, PERIOD, bank, household, payroll
 
 CENT = Decimal("0.01")

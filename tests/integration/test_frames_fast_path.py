@@ -18,8 +18,8 @@ import pytest
 from api.county import generate_county
 from api.loader import load_directory
 from api.wiring import Store
+from domain.catalogue import columns, names
 from domain.money import to_fen
-from domain.schema import KINDS, columns
 from projections import facts
 from projections.db import Database
 from projections.frames import fen_of, load_frames, normalise_moment
@@ -52,7 +52,7 @@ def reference_rows(db: Database, kind: str, known_at: str | None) -> list[dict[s
 
 def reference_frames(db: Database, known_at: str | None = None) -> dict[str, pd.DataFrame]:
     known_at = normalise_moment(known_at)
-    return {kind: frame_of(kind, reference_rows(db, kind, known_at)) for kind in KINDS}
+    return {kind: frame_of(kind, reference_rows(db, kind, known_at)) for kind in names()}
 
 
 def assert_same_frames(fast: Frames, reference: dict[str, pd.DataFrame]) -> None:
@@ -135,7 +135,7 @@ def test_fast_frames_equal_the_reference_when_nothing_is_known_yet(
     long_ago = "2000-01-01T00:00:00+00:00"
     fast = load_frames(store.db, known_at=long_ago)
     assert_same_frames(fast, reference_frames(store.db, known_at=long_ago))
-    assert all(getattr(fast, kind).empty for kind in KINDS)
+    assert all(getattr(fast, kind).empty for kind in names())
 
 
 @pytest.mark.parametrize("text", [

@@ -21,13 +21,13 @@ import openpyxl
 import pytest
 
 from api.county import CountyTruth, generate_county, write_bulk_month
+from domain.catalogue import columns
 from domain.ids import is_valid, problem, to18
-from domain.schema import columns
 
 CODES = ("P01 P02 P03 P04 P05 P06 B01 E01 E02 E03 E04 E05 E06 E07 E08 "
          "R01 R02 R03 R04 A01 A02 A03 A04 D01").split()
 
-# CONTRACT.md section 2, copied here so the test does not trust the generator's own table.
+# The contract headers (docs/formats.md), copied here so the test does not trust the generator's own table.
 ALIASES = {
     "户编号": "household_id", "乡镇(街道)": "township", "村(社区)": "village",
     "户主姓名": "head_name", "户主身份证号": "head_id_number", "家庭人口": "members",
