@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from domain.errors import DomainError
 from domain.money import CENT, to_fen
 
 ENABLED_KEY = "enabled"
@@ -27,8 +28,9 @@ ENABLED_KEY = "enabled"
 MONEY_KEY_SUFFIXES = ("_limit", "_value", "_yuan")
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be applied: unreadable, unknown code or key, bad value."""
+class PolicyError(DomainError, ValueError):
+    """A policy file that cannot be applied: unreadable, unknown code or key, bad value.
+    A DomainError, so the command line says it in one line and exits 1."""
 
 
 def policy_fen(value: Any) -> int:

@@ -5,6 +5,7 @@ format, and a bad policy.toml is one line."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -217,3 +218,96 @@ def test_reconcile_keeps_every_cell_fitting_and_writes_every_evidence_item_with_
     book = openpyxl.load_workbook(tmp_path / "findings.xlsx")
     assert max(len(str(c.value)) for s in book for row in s.iter_rows() for c in row
                if c.value is not None) <= CELL_CHARS_MAX
+
+
+# -- habits people expect ----------------------------------------------------------------------
+def test_db_works_before_or_after_the_command(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'after.db'}"
+    assert main(["load", str(write_county(tmp_path / "county")), "--db", url]) == 0
+    out = tmp_path / "b.csv"
+    for args in (["--db", url, "report", "balances"], ["report", "--db", url, "balances"],
+                 ["report", "balances", "--db", url]):
+        out.unlink(missing_ok=True)
+        assert main([*args, "--by", "township", "--as-of", "2025-03-31",
+                     "--out", str(out)]) == 0, args
+        assert "城关镇" in out.read_text(encoding="utf-8")
+    assert main(["user", "add", "alice", "--role", "inspector", "--db", url]) == 0
+    assert main(["user", "revoke", "alice", "--db", url]) == 0
+    assert main(["reconcile", "--as-of", "2025-03-31", "--out", str(tmp_path / "f.csv"),
+                 "--db", url]) == 0
+    capsys.readouterr()
+
+
+def test_aidledger_alone_lists_every_command_on_one_line_and_exits_2(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == EXIT_USAGE
+    listing = capsys.readouterr().err
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for choice in commands._choices_actions:
+        line = next((l for l in listing.splitlines() if l.split()[:1] == [choice.dest]), None)
+        assert line is not None, choice.dest
+        assert choice.help and line.rstrip().endswith(choice.help), line  # on one line
+
+
+def every_option(parser: argparse.ArgumentParser, path: str = "aidledger"):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from every_option(sub, f"{path} {name}")
+        elif action.option_strings and not isinstance(action, argparse._HelpAction):
+            yield path, action
+
+
+def test_every_option_says_its_format_in_its_help() -> None:
+    options = list(every_option(build_parser()))
+    assert len(options) > 40
+    for path, action in options:
+        name = f"{path} {action.option_strings[0]}"
+        assert action.help, name
+        says_format = (action.metavar is not None or action.choices is not None
+                       or action.nargs == 0)
+        assert says_format, name
+    formats = {f"{p} {a.option_strings[0]}": (a.metavar, a.help) for p, a in options}
+    assert formats["aidledger reconcile --as-of"][0] == "YYYY-MM-DD"
+    assert formats["aidledger disclose --period"][0] == "YYYY-MM"
+    assert "ISO 8601" in formats["aidledger report balances --known-at"][1]
+    assert formats["aidledger reconcile --db"][0] == "URL"
+
+
+POLICIES = {
+    "bad_value.toml": ("[R02]\ntownship_limit = \"abc\"\n", ("[R02]", "township_limit")),
+    "bad_key.toml": ("[R02]\ntownship_limt = 500\n", ("[R02]", "township_limt")),
+    "bad_code.toml": ("[Z99]\nx = 1\n", ("[Z99]",)),
+    "bad_toml.toml": ("[R02\n", ("line 1",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_a_bad_policy_file_is_one_line_naming_file_table_key_and_reason(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    url = loaded_store(tmp_path)
+    capsys.readouterr()
+    text, words = POLICIES[name]
+    policy = tmp_path / name
+    policy.write_text(text, encoding="utf-8")
+    code = main(["--db", url, "reconcile", "--as-of", "2025-03-31", "--policy", str(policy),
+                 "--out", str(tmp_path / "f.csv")])
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILURE
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and str(policy) in err
+    assert all(word in err for word in words), err
+
+
+def test_a_bad_policy_in_a_loaded_folder_rejects_the_folder_naming_table_and_key(
+        tmp_path: Path) -> None:
+    county = write_county(tmp_path / "county")
+    (county / "policy.toml").write_text("[R02]\ntownship_limit = -5\n", encoding="utf-8")
+    done = run_cli("--db", f"sqlite:///{tmp_path / 'p.db'}", "load", str(county),
+                   cwd=tmp_path)
+    assert done.returncode == EXIT_FAILURE
+    assert "Traceback" not in done.stderr
+    first = done.stderr.splitlines()[0]
+    assert "policy.toml" in first and "[R02] township_limit" in first and "-5" in first
