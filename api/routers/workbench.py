@@ -31,6 +31,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from api.files import ENUM_ALIASES, HEADER_ALIASES
 from api.routers import households, reads
 from api.routers.deps import (
     READERS,
@@ -49,7 +50,8 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.ids import to18
 from domain.money import parse_yuan
 from domain.records import Finding, Record
-from domain.schema import PROGRAMS
+from domain.schema import KINDS, PROGRAMS
+from reconciliation.runner import SUBJECT_TYPE_ZH
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 
@@ -80,6 +82,8 @@ KIND_ZH = {"households": "户籍", "enrolments": "救助资格", "payroll": "发
            "bank_return": "银行回盘", "reserve": "备用金", "deaths": "死亡名单",
            "officials": "干部及亲属", "holdings": "财产登记", "allocations": "资金拨付",
            "assets": "扶贫资产", "asset_events": "资产事项"}
+ROLE_ZH = {"clerk": "经办人员", "approver": "审批人员", "finance": "财务人员",
+           "inspector": "核查人员", "admin": "系统管理员"}
 REFERENCE_KINDS = {"deaths": ("id_number",),
                    "officials": ("official_id_number", "relative_id_number"),
                    "holdings": ("id_number",)}
@@ -126,10 +130,25 @@ def check_csrf(session: Session, presented: str) -> None:
         raise Forbidden("表单已过期或来自其他网站，请刷新页面后重试。")
 
 
+def field_zh(kind: str, name: str) -> str:
+    """A record field's Chinese name: the first Chinese header the files accept for it."""
+    aliases = HEADER_ALIASES.get(kind, {}).get(name)
+    return aliases[0] if aliases else name
+
+
+def value_zh(kind: str, name: str, value: object) -> str:
+    """A coded value in Chinese, as the files accept it (success -> 成功, disbursement ->
+    先行救助, township -> 乡镇); any other value as it is."""
+    types = {column.name: column.type for column in KINDS.get(kind, ((), ()))[0]}
+    aliases = ENUM_ALIASES.get(types.get(name, ""), {}).get(str(value))
+    return aliases[0] if aliases else str(value)
+
+
 def render(request: Request, name: str, context: dict[str, Any], session: Session | None,
            status_code: int = 200) -> HTMLResponse:
     base = {"session": session, "status_zh": STATUS_ZH, "severity_zh": SEVERITY_ZH,
-            "kind_zh": KIND_ZH, "programs": PROGRAMS, "url": url}
+            "kind_zh": KIND_ZH, "programs": PROGRAMS, "url": url, "role_zh": ROLE_ZH,
+            "subject_type_zh": SUBJECT_TYPE_ZH, "field_zh": field_zh, "value_zh": value_zh}
     return TEMPLATES.TemplateResponse(request, name, {**base, **context},
                                       status_code=status_code, headers=WORKBENCH_HEADERS)
 
