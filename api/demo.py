@@ -24,6 +24,7 @@ from api.county import CountyTruth, generate_county
 from api.loader import load_directory
 from api.reconcile import reconcile_store
 from api.wiring import Store
+from domain.errors import DomainError
 from projections import balances, facts
 from projections.frames import load_frames
 
@@ -46,7 +47,10 @@ def run_demo(args: argparse.Namespace) -> int:
         print("  注意：演示不使用 AIDLEDGER_DB 指的账本，也不会写入它 "
               "(AIDLEDGER_DB is not used by the demo)")
     _start_afresh(root)
-    truth = generate_county(root / "county", households=args.households)
+    try:
+        truth = generate_county(root / "county", households=args.households)
+    except ValueError as error:  # too few households for the planted cases
+        raise DomainError(f"demo --households {args.households}: {error}") from None
     print(f"1. 生成样例县 {truth.directory}：{truth.households} 户，"
           f"{truth.payroll_lines} 行发放名册，预埋 {len(truth.findings)} 个问题")
     with Store(url) as store:

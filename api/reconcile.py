@@ -59,8 +59,8 @@ def reconcile_store(store: Store, *, as_of: str, out: Path, policy_path: Path | 
     if xlsx is not None:
         runner.write_findings_xlsx(findings, leads, xlsx, findings_csv=out)
     counts = store.ledger.record_findings(finding_rows(findings), actor=actor)
-    lines = [f"对账截至 {as_of}：{len(findings)} 项问题 -> {out}"
-             f"（完整证据 {evidence_path(out)}）"]
+    lines = [(f"对账截至 {as_of}：{len(findings)} 项问题 -> {out}"
+              f"（完整证据 {evidence_path(out)}）")]
     lines += runner.summary_lines(findings, leads)
     lines.append(f"统计线索 -> {leads_path}（完整证据 {evidence_path(leads_path)}）")
     lines.append(f"账本：新记录 {counts['raised']} 项，更新 {counts['refreshed']} 项，"

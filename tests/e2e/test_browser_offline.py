@@ -11,8 +11,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from domain.schema import PROGRAMS
-from tests.e2e.test_browser import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, PAGE_TIMEOUT_MS,
-                                    chart_size, require_browser, screenshot, serving)
+from tests.e2e.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PAGE_TIMEOUT_MS,
+    chart_size,
+    require_browser,
+    screenshot,
+    serving,
+)
 from tests.e2e.test_public_unpaid_month import UNPAID, load_unpaid_county
 
 OPERATIONS_MIN = 20  # the API has more than this many operations

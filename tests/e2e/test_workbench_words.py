@@ -19,7 +19,7 @@ ENGLISH_WORDS = ("success", "failed", "disbursement", "advance", "payroll_line")
 
 def visible_text(html: str) -> str:
     """The page's text without tags, attributes or the contents of <code> tokens."""
-    html = re.sub(r"<code[^>]*>.*?</code>", " ", html, flags=re.S)
+    html = re.sub(r"<code[^>]*>.*?</code>", " ", html, flags=re.DOTALL)
     return re.sub(r"<[^>]+>", " ", html)
 
 

@@ -29,7 +29,7 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
     environment.update(env or {})
     environment["PYTHONPATH"] = str(REPO)
     return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def loaded_store(tmp_path: Path) -> str:
@@ -57,8 +57,35 @@ def test_the_demo_leaves_the_store_named_by_aidledger_db_unchanged(tmp_path: Pat
     assert events_and_digest(url) == before
     demo_store = tmp_path / "demo" / "aidledger-demo.db"
     assert demo_store.is_file()
-    assert f"sqlite:///{demo_store}" in done.stdout or "aidledger-demo.db" in done.stdout
+    assert "sqlite:///demo/aidledger-demo.db" in done.stdout
     assert "AIDLEDGER_DB" in done.stdout  # the demo says it does not use it
+
+
+def test_the_demo_summary_is_chinese_keeps_asset_values_apart_and_says_what_next(
+        tmp_path: Path) -> None:
+    import openpyxl
+
+    done = run_cli("demo", "--households", DEMO_HOUSEHOLDS, "--dir", "demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.strip().startswith("P01 未回盘：") for line in lines)
+    assert any(line.strip().startswith("A01 未确权/未管护：") and "资产原值" in line
+               for line in lines)
+    assert any(line.strip().startswith("涉及资金：") for line in lines)
+    assert any(line.strip().startswith("资产原值：") for line in lines)
+    assert not any("total" in line or "findings," in line for line in lines)
+    tail = "\n".join(lines[-4:])
+    assert "user add" in tail and "--role inspector" in tail and " serve" in tail
+    assert "/workbench/" in tail and "--db sqlite:///demo/aidledger-demo.db" in tail
+    book = openpyxl.load_workbook(tmp_path / "demo" / "findings.xlsx")
+    assert book["P01"]["B2"].value == "发放名册行"
+
+
+def test_the_demo_refuses_too_few_households_in_one_line(tmp_path: Path) -> None:
+    done = run_cli("demo", "--households", "50", "--dir", "demo", cwd=tmp_path)
+    assert done.returncode == EXIT_FAILURE
+    assert done.stderr.startswith("error: ") and "100" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_the_demo_refuses_a_db_option_and_writes_nothing(tmp_path: Path) -> None:
@@ -169,10 +196,10 @@ def write_overspent_township(directory: Path) -> Path:
     from domain.ids import check_char
 
     directory.mkdir(parents=True, exist_ok=True)
-    households = ["household_id,township,village,head_name,head_id_number,members,"
-                  "bank_account,account_holder"]
-    payroll = ["batch_id,line_no,program,period,township,household_id,payee_name,"
-               "payee_id_number,bank_account,amount"]
+    households = [("household_id,township,village,head_name,head_id_number,members,"
+                   "bank_account,account_holder")]
+    payroll = [("batch_id,line_no,program,period,township,household_id,payee_name,"
+                "payee_id_number,bank_account,amount")]
     bank = ["batch_id,line_no,account_holder,bank_account,amount,status,fail_reason,value_date"]
     for n in range(1, BIG_PAYMENTS + 1):
         first17 = f"430621{1950 + n // 366}0101{n % 1000:03d}"  # distinct for n < 1464
