@@ -71,106 +71,184 @@ def _moment(text: str) -> str:
     return moment.isoformat()
 
 
+DB_HELP = ("the ledger: sqlite:///FILE.db (default sqlite:///aidledger.db) or "
+           "postgresql://USER:PASSWORD@HOST:PORT/DB[?schema=NAME]; also AIDLEDGER_DB")
+AS_OF_HELP = "YYYY-MM-DD: the books as they stood at the end of that day"
+KNOWN_AT_HELP = ("ISO 8601 date or date-time (2025-03-31, 2025-03-31T18:20, "
+                 "2025-03-31T18:20:00+08:00): only what had been recorded by then")
+COUNTIES_HELP = "county registry, a TOML file (docs/deploy_dask.md)"
+COMMAND_COLUMN_WIDTH = 20
+
+
+class _OneLinePerCommand(argparse.HelpFormatter):
+    """Each command and its help on one line: argparse measures command names two
+    columns short of their indent, so the longest (verify-receipt) would wrap."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        self._action_max_length = max(self._action_max_length, COMMAND_COLUMN_WIDTH)
+
+
+def _db_option() -> argparse.ArgumentParser:
+    """--db for every command, so it may come after the command too. SUPPRESS keeps a
+    command's absent --db from overwriting one given before the command."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="aidledger", description="Event-sourced ledger of assistance funds and assets.")
-    parser.add_argument("--db", help="sqlite:///FILE (default sqlite:///aidledger.db) or "
-                        "postgresql://USER:PW@HOST:PORT/DB; also AIDLEDGER_DB")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        prog="aidledger", description="Event-sourced ledger of assistance funds and assets.",
+        epilog="'aidledger COMMAND --help' tells a command's options.",
+        formatter_class=_OneLinePerCommand)
+    parser.add_argument("--db", metavar="URL", help=DB_HELP)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    db = [_db_option()]
 
-    p = sub.add_parser("load", help="import every contract file found in DIR")
+    p = sub.add_parser("load", parents=db, help="import every contract file found in DIR")
     p.add_argument("directory", metavar="DIR", type=Path)
-    p.add_argument("--counties", metavar="FILE", type=Path,
-                   help="county registry (TOML); DIR holds one subfolder per county code")
+    p.add_argument("--counties", metavar="FILE.toml", type=Path,
+                   help=COUNTIES_HELP + "; DIR holds one subfolder per county code")
 
-    p = sub.add_parser("reconcile", help="run every finding check, write findings CSV")
-    p.add_argument("--as-of", required=True, type=_date)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--policy", type=Path)
-    p.add_argument("--xlsx", type=Path, help="also write an Excel workbook")
-    p.add_argument("--counties", metavar="FILE", type=Path,
-                   help="county registry (TOML): every county plus cross-county checks")
-    p.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
-    p.add_argument("--scheduler", metavar="URL",
-                   help="Dask scheduler tcp://host:8786 (default: a local cluster)")
+    p = sub.add_parser("reconcile", parents=db,
+                       help="run every finding check, write the findings CSV")
+    p.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD",
+                   help=AS_OF_HELP)
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.csv",
+                   help="findings CSV; FILE_leads.csv and FILE_evidence.csv go beside it")
+    p.add_argument("--policy", type=Path, metavar="FILE.toml",
+                   help="policy overrides (default: the policy.toml loaded with the files)")
+    p.add_argument("--xlsx", type=Path, metavar="FILE.xlsx",
+                   help="also write an Excel workbook, Chinese headers")
+    p.add_argument("--counties", metavar="FILE.toml", type=Path,
+                   help=COUNTIES_HELP + ": every county plus cross-county checks")
+    p.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
+                   help="pandas (default) or dask (with --counties)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
 
-    p = sub.add_parser("disclose", help="public disclosure files for a period")
-    p.add_argument("--period", required=True, type=_period)
-    p.add_argument("--out", required=True, type=Path)
+    p = sub.add_parser("disclose", parents=db, help="public disclosure files for a period")
+    p.add_argument("--period", required=True, type=_period, metavar="YYYY-MM",
+                   help="the payroll month to disclose")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
 
-    p = sub.add_parser("report", help="balance reports")
+    p = sub.add_parser("report", parents=db,
+                       help="balances, registers or one household's statement")
     rsub = p.add_subparsers(dest="report", required=True, metavar="REPORT")
-    b = rsub.add_parser("balances", help="balances by township, program or household")
-    b.add_argument("--by", required=True, choices=["township", "program", "household"])
-    b.add_argument("--as-of", required=True, type=_date)
-    b.add_argument("--known-at", type=_moment)
-    b.add_argument("--out", required=True, type=Path)
-    b.add_argument("--xlsx", type=Path, help="also write an Excel workbook, Chinese headers")
-    b.add_argument("--counties", metavar="FILE", type=Path,
-                   help="county registry (TOML): one table, leading county column")
-    g = rsub.add_parser("registers", help="township spending, reserve funds, fund execution, "
-                        "asset list (CSV each + one XLSX)")
-    g.add_argument("--as-of", required=True, type=_date)
-    g.add_argument("--known-at", type=_moment)
-    g.add_argument("--out", required=True, type=Path, help="output directory")
-    h = rsub.add_parser("household", help="one household's entitlement, payroll and payments")
+    b = rsub.add_parser("balances", parents=db,
+                        help="balances by township, program or household")
+    b.add_argument("--by", required=True, choices=["township", "program", "household"],
+                   help="one row per township and program, per program, or per household")
+    b.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD",
+                   help=AS_OF_HELP)
+    b.add_argument("--known-at", type=_moment, metavar="DATETIME", help=KNOWN_AT_HELP)
+    b.add_argument("--out", required=True, type=Path, metavar="FILE.csv", help="output CSV")
+    b.add_argument("--xlsx", type=Path, metavar="FILE.xlsx",
+                   help="also write an Excel workbook, Chinese headers")
+    b.add_argument("--counties", metavar="FILE.toml", type=Path,
+                   help=COUNTIES_HELP + ": one table, leading county column")
+    g = rsub.add_parser("registers", parents=db, help="township spending, reserve funds, "
+                        "fund execution, asset list (CSV each + one XLSX)")
+    g.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD",
+                   help=AS_OF_HELP)
+    g.add_argument("--known-at", type=_moment, metavar="DATETIME", help=KNOWN_AT_HELP)
+    g.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    h = rsub.add_parser("household", parents=db,
+                        help="one household's entitlement, payroll and payments")
     h.add_argument("household_id", metavar="HOUSEHOLD_ID")
-    h.add_argument("--as-of", required=True, type=_date)
-    h.add_argument("--known-at", type=_moment)
-    h.add_argument("--out", required=True, type=Path)
+    h.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD",
+                   help=AS_OF_HELP)
+    h.add_argument("--known-at", type=_moment, metavar="DATETIME", help=KNOWN_AT_HELP)
+    h.add_argument("--out", required=True, type=Path, metavar="FILE.csv", help="output CSV")
 
-    p = sub.add_parser("verify", help="tamper check of the whole event store")
-    p.add_argument("--against", metavar="DIGEST")
-    sub.add_parser("digest", help="print the head to publish (last line is the digest)")
-    p = sub.add_parser("receipt", help="inclusion proof of a household's events")
+    p = sub.add_parser("verify", parents=db, help="tamper check of the whole event store")
+    p.add_argument("--against", metavar="DIGEST",
+                   help="a digest published earlier (aidledger:v1:N:HEX): it must be a "
+                        "prefix of the log")
+    sub.add_parser("digest", parents=db,
+                   help="print the head to publish (last line is the digest)")
+    p = sub.add_parser("receipt", parents=db, help="inclusion proof of a household's events")
     p.add_argument("household_id", metavar="HOUSEHOLD_ID")
-    p.add_argument("--digest", required=True, help="a published digest")
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--digest", required=True, metavar="DIGEST",
+                   help="a published digest (aidledger:v1:N:HEX)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.json",
+                   help="the receipt, JSON")
     p = sub.add_parser("verify-receipt", help="check a household receipt against a digest")
     p.add_argument("file", metavar="RECEIPT", type=Path)
-    p.add_argument("--digest", required=True)
+    p.add_argument("--digest", required=True, metavar="DIGEST",
+                   help="the published digest (aidledger:v1:N:HEX)")
 
-    p = sub.add_parser("export", help="stream the whole event log to FILE")
+    p = sub.add_parser("export", parents=db, help="stream the whole event log to FILE")
     p.add_argument("file", metavar="FILE", type=Path)
-    p = sub.add_parser("import", help="rebuild an empty store from an export")
+    p = sub.add_parser("import", parents=db, help="rebuild an empty store from an export")
     p.add_argument("file", metavar="FILE", type=Path)
 
-    p = sub.add_parser("serve", help="HTTP API and web pages")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("serve", parents=db, help="HTTP API and web pages")
+    p.add_argument("--host", default="127.0.0.1", metavar="HOST",
+                   help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, metavar="PORT",
+                   help="TCP port (default 8000)")
 
-    p = sub.add_parser("user", help="users of the HTTP API")
+    p = sub.add_parser("user", parents=db, help="users of the HTTP API and the workbench")
     usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    u = usub.add_parser("add", help="add a new user (an existing name: exit 1); prints "
-                        "the new token on the last line")
+    u = usub.add_parser("add", parents=db,
+                        help="add a new user (an existing name: exit 1); prints the new "
+                        "token on the last line")
     u.add_argument("name", metavar="NAME")
     u.add_argument("--role", required=True,
-                   choices=["clerk", "approver", "finance", "inspector", "admin"])
-    u.add_argument("--township", help="township staff: their township (none: county-wide)")
-    u = usub.add_parser("set", help="change a user's role and township (none: county-wide), "
+                   choices=["clerk", "approver", "finance", "inspector", "admin"],
+                   help="what the user may do")
+    u.add_argument("--township", metavar="TOWNSHIP",
+                   help="the township a clerk or township approver works for, as written "
+                        "in the files (e.g. 城关镇); none: county-wide")
+    u = usub.add_parser("set", parents=db,
+                        help="change a user's role and township (none: county-wide), "
                         "revoking every token; prints a new token on the last line")
     u.add_argument("name", metavar="NAME")
     u.add_argument("--role", required=True,
-                   choices=["clerk", "approver", "finance", "inspector", "admin"])
-    u.add_argument("--township", help="township staff: their township (none: county-wide)")
-    u = usub.add_parser("token", help="issue one more token to an existing user; prints it "
-                        "on the last line")
+                   choices=["clerk", "approver", "finance", "inspector", "admin"],
+                   help="what the user may do")
+    u.add_argument("--township", metavar="TOWNSHIP",
+                   help="the township a clerk or township approver works for, as written "
+                        "in the files (e.g. 城关镇); none: county-wide")
+    u = usub.add_parser("token", parents=db,
+                        help="issue one more token to an existing user; prints it on the "
+                        "last line")
     u.add_argument("name", metavar="NAME")
-    u = usub.add_parser("revoke", help="revoke every token of a user")
+    u = usub.add_parser("revoke", parents=db, help="revoke every token of a user")
     u.add_argument("name", metavar="NAME")
 
-    p = sub.add_parser("project", help="bring the read models up to date")
+    p = sub.add_parser("project", parents=db, help="bring the read models up to date")
     p.add_argument("--rebuild", action="store_true", help="drop and rebuild from the log")
     p.add_argument("--follow", action="store_true", help="keep following the log")
 
-    p = sub.add_parser("demo", help="generate a sample county, load, reconcile, report")
-    p.add_argument("--households", type=int, default=300)
-    p.add_argument("--dir", type=Path, default=Path("aidledger-demo"))
+    p = sub.add_parser("demo", parents=db, help="sample county end to end, in its own store")
+    p.add_argument("--households", type=int, default=300, metavar="N",
+                   help="households in the sample county (default 300, at least 100)")
+    p.add_argument("--dir", type=Path, default=Path("aidledger-demo"), metavar="DIR",
+                   help="folder for the county, its store and the outputs "
+                        "(default aidledger-demo)")
     return parser
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What argparse cannot say by itself: the demo asked to use --db."""
+    if args.command == "demo" and args.db:
+        return ("the demo uses its own store in its own folder (--dir) and never writes "
+                "to --db; run it without --db")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # 'aidledger' alone: the commands, one line each; usage
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    problem = _usage_problem(args)
+    if problem is not None:
+        parser.error(problem)
     from api import commands
 
     name = f"cmd_{args.command.replace('-', '_')}"

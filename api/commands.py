@@ -11,44 +11,41 @@ from pathlib import Path
 import pandas as pd
 
 from api.disclosure import neutralise
-from api.wiring import Store, db_url
+from api.wiring import Store, db_url, parse_db_url, require_ledger, safe_url
 from domain.errors import DomainError
 from domain.money import format_fen
+from reconciliation.cells import fit_value
 
 CLI_ACTOR = "cli"
 
 
 @contextmanager
-def open_store(args: argparse.Namespace) -> Iterator[Store]:
+def open_store(args: argparse.Namespace, create: bool = False) -> Iterator[Store]:
+    """The store named by --db (or AIDLEDGER_DB). Only ``load``, ``import`` and ``user add``
+    pass ``create=True``: every other command refuses a store that does not exist yet."""
     url = db_url(args.db)
     try:
-        store = Store(url)
+        store = Store(url, create=create)
     except DomainError:
         raise
     except Exception as error:  # the store is unreachable or unusable: say which and why
-        raise DomainError(f"cannot open the store {_safe_url(url)}: {error}") from error
+        raise DomainError(f"cannot open the store {safe_url(url)}: {error}") from error
     try:
         yield store
     finally:
         store.close()
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    import re
-
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
 def write_csv(frame: pd.DataFrame, path: Path, money: tuple[str, ...] = ()) -> None:
-    """Plain UTF-8 (programs read contract CSVs; people get --xlsx), money as '1234.50'."""
+    """Plain UTF-8 (programs read contract CSVs; people get --xlsx), money as '1234.50',
+    no cell longer than a spreadsheet cell holds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.copy()
     for column in out.columns:
         if column in money:
             out[column] = ["" if pd.isna(v) else format_fen(v) for v in out[column]]
         else:
-            out[column] = [neutralise(v) for v in out[column]]
+            out[column] = [fit_value(neutralise(v)) for v in out[column]]
     out.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL,
                lineterminator="\n")
 
@@ -61,7 +58,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         from api.counties import load_counties
 
         return load_counties(args)
-    with open_store(args) as store:
+    with open_store(args, create=True) as store:
         report = load_directory(store, args.directory, actor=CLI_ACTOR)
     print(f"loaded {args.directory}")
     for line in report.lines():
@@ -212,7 +209,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from api.backup import import_log
 
-    with open_store(args) as store:
+    with open_store(args, create=True) as store:
         count = import_log(store, args.file)
     print(f"imported {count} events from {args.file}")
     return 0
@@ -224,6 +221,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.http import create_app
 
     url = db_url(args.db)
+    require_ledger(parse_db_url(url))
     uvicorn.run(create_app(url), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -231,7 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_user(args: argparse.Namespace) -> int:
     from api import users
 
-    with open_store(args) as store:
+    with open_store(args, create=args.user_command == "add") as store:
         if args.user_command == "add":
             token = users.add_user(store, args.name, args.role, args.township, actor=CLI_ACTOR)
             print(f"user {args.name} ({_scope(args)}) added; token:")

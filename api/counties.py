@@ -62,7 +62,7 @@ def load_counties(args: argparse.Namespace) -> int:
             print(f"{county.code}: no folder {directory / county.code}, skipped")
             continue
         _make_sqlite_folder(county.url)
-        with open_store(_store_args(county.url)) as store:
+        with open_store(_store_args(county.url), create=True) as store:
             report = load_directory(store, folders[county.code], actor=CLI_ACTOR)
         print(f"{county.code}: loaded {folders[county.code]}")
         for line in report.lines():
@@ -120,16 +120,18 @@ def reconcile_counties(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     findings, leads = reconcile_findings(counties, policy, args.as_of, engine,
                                          getattr(args, "scheduler", None))
+    # The county frames stay where each county is (a Dask worker): the evidence file
+    # lists every token, without pairing an event with its file row.
     runner.write_findings_csv(findings, args.out)
-    leads_path = args.out.with_name(args.out.stem + "_leads.csv")
+    leads_path = runner.leads_path(args.out)
     runner.write_findings_csv(leads, leads_path)
     if args.xlsx is not None:
-        runner.write_findings_xlsx(findings, leads, args.xlsx)
+        runner.write_findings_xlsx(findings, leads, args.xlsx, findings_csv=args.out)
     print(f"reconciled {len(counties)} counties ({engine}) as of {args.as_of}: "
           f"{len(findings)} findings -> {args.out}")
     for line in runner.summary_lines(findings, leads):
         print(line)
-    print(f"statistical leads (not findings): {len(leads)} -> {leads_path}")
+    print(f"统计线索 -> {leads_path}")
     print("ledgers: not written (a multi-county run writes files only)")
     return 0
 

@@ -22,7 +22,7 @@ import random
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -122,6 +122,7 @@ HOLDING_KINDS = (("vehicle", "小型轿车", 4_500_000, 18_000_000),
 RELATIVE_AGE_GAP = {"配偶": (-5, 5), "父亲": (22, 32), "母亲": (20, 30), "子女": (-32, -22),
                     "兄弟": (-8, 8), "姐妹": (-8, 8)}  # years older than the official
 
+PERIOD_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -360,10 +361,12 @@ class _Staff:
 class _County:
     """Builds the county in memory; ``_write_county`` turns it into files."""
 
-    def __init__(self, rng: random.Random, *, year: int, months: int) -> None:
+    def __init__(self, rng: random.Random, *, year: int, months: int,
+                 unpaid: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.rng = rng
         self.year = year
         self.periods = [_period(year, m) for m in range(1, months + 1)]
+        self.unpaid = unpaid  # (program, period) the county did not pay at all
         self.as_of = _period_end(self.periods[-1]) + dt.timedelta(days=AS_OF_DAYS_AFTER_LAST_PERIOD)
         self.households: list[_Household] = []
         self.by_id: dict[str, _Household] = {}
@@ -554,6 +557,8 @@ class _County:
             order[self.by_id[e.household_id].township], e.household_id))
         for period in self.periods:
             for program in PROGRAMS_PAID:
+                if (program, period) in self.unpaid:
+                    continue
                 for enrolment in enrolments:
                     if enrolment.program == program and self.payable(enrolment, period):
                         household = self.by_id[enrolment.household_id]
@@ -1508,11 +1513,17 @@ def _batch_period(batch_id: str) -> str:
 
 
 def generate_county(out_dir: Path, *, seed: int = 7, households: int = 300, year: int = 2025,
-                    months: int = 3, messy: bool = True, plant: bool = True) -> CountyTruth:
+                    months: int = 3, messy: bool = True, plant: bool = True,
+                    unpaid: Iterable[tuple[str, str]] = ()) -> CountyTruth:
     """Write a county's contract files into ``out_dir`` and return what a correct
-    reconcile must find there at ``as_of`` (15 days after the last month)."""
-    _check_arguments(households, months, plant)
-    c = _County(random.Random(seed), year=year, months=months)
+    reconcile must find there at ``as_of`` (15 days after the last month).
+
+    ``unpaid``: (program, period) pairs the county paid nobody in (a program paid in some
+    months and not in others, as when a month's batch is late); not ``dibao``, which
+    carries the planted cases."""
+    unpaid = frozenset(unpaid)
+    _check_arguments(households, months, plant, unpaid)
+    c = _County(random.Random(seed), year=year, months=months, unpaid=unpaid)
     c.make_officials()
     c.make_households(households - 2 if plant else households)  # plants add two
     if plant:
@@ -1535,7 +1546,12 @@ def generate_county(out_dir: Path, *, seed: int = 7, households: int = 300, year
                        payroll_lines=len(c.lines))
 
 
-def _check_arguments(households: int, months: int, plant: bool) -> None:
+def _check_arguments(households: int, months: int, plant: bool,
+                     unpaid: frozenset[tuple[str, str]]) -> None:
+    for program, period in unpaid:
+        if program not in PROGRAMS_PAID or program == "dibao" or not PERIOD_RE.fullmatch(period):
+            raise ValueError(f"unpaid: ({program!r}, {period!r}) is not a program other than "
+                             f"dibao ({', '.join(PROGRAMS_PAID[1:])}) and a YYYY-MM period")
     if not 1 <= months <= MONTHS_MAX:
         raise ValueError(f"months must be 1 to {MONTHS_MAX}, not {months}")
     if plant and months < PLANTED_MONTHS_MIN:

@@ -35,6 +35,7 @@ from domain.errors import DomainError
 from domain.money import format_fen
 from projections import facts
 from projections.frames import load_frames
+from reconciliation.cells import fit_value
 from reconciliation.common import Frames
 from reconciliation.runner import FORMULA_STARTS as FORMULA_PREFIXES
 
@@ -248,12 +249,13 @@ def neutralise(cell: object) -> object:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """UTF-8 text without BOM (for machines), '\\n' line ends, formulas neutralised."""
+    """UTF-8 text without BOM (for machines), '\\n' line ends, formulas neutralised, no
+    cell longer than a spreadsheet cell holds."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(frame.columns)
     for record in frame.itertuples(index=False, name=None):
-        writer.writerow([neutralise(cell) for cell in record])
+        writer.writerow([fit_value(neutralise(cell)) for cell in record])
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from domain.catalogue import PROGRAMS
 from domain.money import from_fen
+from reconciliation.cells import fit_value
 
 HEADERS_ZH = {
     "township": "乡镇(街道)", "program": "资金类别", "program_zh": "资金类别(中文)",
@@ -99,8 +100,9 @@ def _cell(value: object, money: bool) -> object:
 
 def _append_text_safe(sheet: object, values: list[object]) -> None:
     """Append a row; text that openpyxl would store as a formula ('=…') stays text, exactly
-    as written, so opening the workbook never runs it."""
-    sheet.append(values)  # type: ignore[attr-defined]
+    as written, so opening the workbook never runs it; a text longer than a cell holds is
+    shortened saying so (openpyxl would cut it without a word)."""
+    sheet.append([fit_value(v) for v in values])  # type: ignore[attr-defined]
     for cell in sheet[sheet.max_row]:  # type: ignore[index]
         if cell.data_type == "f":
             cell.data_type = "s"

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api.routers import adjustments, admin, assets, changes, findings, funds, households
 from api.routers import imports, public, workbench
@@ -95,8 +96,10 @@ def create_app(url: str) -> FastAPI:
         finally:
             store.close()
 
-    app = FastAPI(title=TITLE, description=DESCRIPTION, version="1", lifespan=lifespan,
-                  responses=ERROR_RESPONSES)
+    # /docs and /redoc with Swagger UI and ReDoc served from the fastapi-offline package,
+    # not a CDN: a county office network may have no internet, and the page stayed blank.
+    app = FastAPIOffline(title=TITLE, description=DESCRIPTION, version="1",
+                         lifespan=lifespan, responses=ERROR_RESPONSES)
     for error_class in STATUS_OF_ERROR:
         app.add_exception_handler(error_class, error_response)
     for module in (admin, households, changes, funds, adjustments, assets, findings, imports):

@@ -13,6 +13,7 @@ from domain.money import from_fen
 from projections import facts
 from projections.frames import load_frames
 from reconciliation import runner
+from reconciliation.cells import event_sources, evidence_path
 from reconciliation.policy import load_policy
 
 
@@ -52,17 +53,19 @@ def reconcile_store(store: Store, *, as_of: str, out: Path, policy_path: Path | 
             print(f"  {message}", file=sys.stderr)
 
     findings, leads = runner.run(frames, policy, as_of, progress=progress)
-    runner.write_findings_csv(findings, out)
-    leads_path = out.with_name(out.stem + "_leads.csv")
-    runner.write_findings_csv(leads, leads_path)
+    sources = event_sources(frames, [*findings["evidence"], *leads["evidence"]])
+    runner.write_findings_csv(findings, out, sources)
+    leads_path = runner.leads_path(out)
+    runner.write_findings_csv(leads, leads_path, sources)
     if xlsx is not None:
-        runner.write_findings_xlsx(findings, leads, xlsx)
+        runner.write_findings_xlsx(findings, leads, xlsx, findings_csv=out)
     counts = store.ledger.record_findings(finding_rows(findings), actor=actor)
-    lines = [f"reconciled as of {as_of}: {len(findings)} findings -> {out}"]
+    lines = [(f"对账截至 {as_of}：{len(findings)} 项问题 -> {out}"
+              f"（完整证据 {evidence_path(out)}）")]
     lines += runner.summary_lines(findings, leads)
-    lines.append(f"statistical leads (not findings): {len(leads)} -> {leads_path}")
-    lines.append(f"ledger: {counts['raised']} findings raised, {counts['refreshed']} refreshed, "
-                 f"{counts['resolved']} no longer hold")
+    lines.append(f"统计线索 -> {leads_path}（完整证据 {evidence_path(leads_path)}）")
+    lines.append(f"账本：新记录 {counts['raised']} 项，更新 {counts['refreshed']} 项，"
+                 f"已不成立 {counts['resolved']} 项")
     return lines
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -17,6 +19,9 @@ POSTGRES_FACTORY_TOPIC = "projections.bulk_recorder:BulkPostgresFactory"
 CIPHER_KEY_VARIABLE = "AIDLEDGER_CIPHER_KEY"
 OPEN_LOCK = "aidledger.store.open"
 CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
+# Where eventsourcing keeps the events: its SQLite recorder's fixed table, and on
+# PostgreSQL a table named after the application (Ledger.name + "_events").
+SQLITE_EVENTS_TABLE = "stored_events"
 
 
 def db_url(cli_value: str | None) -> str:
@@ -71,11 +76,56 @@ def _persistence_env(config: StoreConfig) -> dict[str, str]:
     return env
 
 
-class Store:
-    """A ledger and its read-model database, opened together and closed together."""
+def events_table(config: StoreConfig) -> str:
+    """The table of the stored events, for the backend of ``config``."""
+    if config.backend == "sqlite":
+        return SQLITE_EVENTS_TABLE
+    return f"{Ledger.name.lower()}_events"
 
-    def __init__(self, url: str):
+
+def ledger_exists(config: StoreConfig) -> bool:
+    """Whether a ledger is stored where ``config`` points, found without creating the file,
+    its folder, the PostgreSQL schema or any table."""
+    table = events_table(config)
+    if config.backend == "sqlite":
+        if not Path(config.sqlite_path).is_file():
+            return False
+        with closing(sqlite3.connect(config.sqlite_path)) as conn:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                [table]).fetchone() is not None
+    import psycopg
+
+    qualified = f'"{config.schema}".{table}' if config.schema else table
+    with psycopg.connect(config.conninfo, connect_timeout=10) as conn:
+        row = conn.execute("SELECT to_regclass(%s)", [qualified]).fetchone()
+    return row is not None and row[0] is not None
+
+
+def require_ledger(config: StoreConfig) -> None:
+    """Refuse to read a store that does not exist: a mistyped --db must not be answered
+    with an empty county's clean results."""
+    if not ledger_exists(config):
+        where = config.sqlite_path if config.backend == "sqlite" else safe_url(config.url)
+        raise DomainError(f"no ledger at {where} (load files first)")
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    import re
+
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+class Store:
+    """A ledger and its read-model database, opened together and closed together.
+
+    ``create=False`` opens only an existing ledger (every command but load, import and
+    user add): DomainError "no ledger at ..." otherwise, and nothing is created."""
+
+    def __init__(self, url: str, create: bool = True):
         self.config = parse_db_url(url)
+        if not create:
+            require_ledger(self.config)
         if self.config.backend == "sqlite":
             Path(self.config.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.config)  # creates the schema on PostgreSQL first

@@ -24,6 +24,7 @@ from typing import Any
 
 from domain.approvals import POLICY_MONEY_KEYS as APPROVAL_KEYS
 from domain.approvals import POLICY_TABLE as APPROVALS
+from domain.errors import DomainError
 from domain.money import CENT, to_fen
 
 ENABLED_KEY = "enabled"
@@ -31,8 +32,9 @@ ENABLED_KEY = "enabled"
 MONEY_KEY_SUFFIXES = ("_limit", "_value", "_yuan")
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be applied: unreadable, unknown code or key, bad value."""
+class PolicyError(DomainError, ValueError):
+    """A policy file that cannot be applied: unreadable, unknown code or key, bad value.
+    A DomainError, so the command line says it in one line and exits 1."""
 
 
 def policy_fen(value: Any) -> int:

@@ -192,11 +192,13 @@ def county_cell(pub: Published, period: str, program: str) -> Cell:
     cells together are small (they could be had by subtraction)."""
     rows = pub.rows[period]
     rows = rows[rows["program"] == program]
-    per_township = rows.groupby("township")["amount"].agg(["count", _fen])
-    households = int(per_township["count"].sum())
-    hidden = int(sum(c for c in per_township["count"] if is_small(int(c))))
+    # Counted with value_counts, not groupby().agg: over no rows (a program nobody was
+    # paid in that month) agg hands back '' where a number belongs.
+    per_township = rows["township"].value_counts()
+    households = int(per_township.sum())
+    hidden = int(sum(int(c) for c in per_township if is_small(int(c))))
     withheld = is_small(households) or is_small(hidden)
-    return Cell(households, 0 if withheld else int(per_township["_fen"].sum()), withheld)
+    return Cell(households, 0 if withheld else _fen(rows["amount"]), withheld)
 
 
 def village_cell(pub: Published, period: str, township: str, village: str,

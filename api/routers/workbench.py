@@ -52,6 +52,7 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.ids import to18
 from domain.money import parse_yuan
 from domain.records import Finding, Record
+from reconciliation.runner import SUBJECT_TYPE_ZH
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 
@@ -79,6 +80,8 @@ STATUS_ZH = {"open": "待处理", "under_review": "核查中", "confirmed": "已
 DISPOSITIONS = ("under_review", "confirmed", "dismissed", "recovered")
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 KIND_ZH = {k.name: k.label for k in catalogue.kinds()}
+ROLE_ZH = {"clerk": "经办人员", "approver": "审批人员", "finance": "财务人员",
+           "inspector": "核查人员", "admin": "系统管理员"}
 
 
 # -- sessions -------------------------------------------------------------------------
@@ -122,10 +125,31 @@ def check_csrf(session: Session, presented: str) -> None:
         raise Forbidden("表单已过期或来自其他网站，请刷新页面后重试。")
 
 
+def field_zh(kind: str, name: str) -> str:
+    """A record field's Chinese name: the first Chinese header the files accept for it."""
+    record_kind = catalogue.get(kind)
+    column = next((c for c in record_kind.columns if c.name == name), None) \
+        if record_kind else None
+    return column.label if column else name
+
+
+def value_zh(kind: str, name: str, value: object) -> str:
+    """A coded value in Chinese, as the files accept it (success -> 成功, disbursement ->
+    先行救助, township -> 乡镇); any other value as it is."""
+    record_kind = catalogue.get(kind)
+    column = next((c for c in record_kind.columns if c.name == name), None) \
+        if record_kind else None
+    codes = catalogue.ENUMS.get(column.type) if column else None
+    if codes is None or str(value) not in codes.words:
+        return str(value)
+    return codes.label(str(value))
+
+
 def render(request: Request, name: str, context: dict[str, Any], session: Session | None,
            status_code: int = 200) -> HTMLResponse:
     base = {"session": session, "status_zh": STATUS_ZH, "severity_zh": SEVERITY_ZH,
-            "kind_zh": KIND_ZH, "programs": PROGRAMS, "url": url}
+            "kind_zh": KIND_ZH, "programs": PROGRAMS, "url": url, "role_zh": ROLE_ZH,
+            "subject_type_zh": SUBJECT_TYPE_ZH, "field_zh": field_zh, "value_zh": value_zh}
     return TEMPLATES.TemplateResponse(request, name, {**base, **context},
                                       status_code=status_code, headers=WORKBENCH_HEADERS)
 

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,16 +79,9 @@ class Site:
     private: set[str]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The app under uvicorn in a thread, stopped (bounded) at the end of the module."""
-    require_browser()
-    directory = tmp_path_factory.mktemp("site")
-    url = f"sqlite:///{directory / 'site.db'}"
-    with Store(url) as store:
-        tokens = seed_public_county(store, directory)
-        facts.catch_up(store.ledger, store.db)
-        private = private_values(load_frames(store.db))
+@contextmanager
+def serving(url: str) -> Iterator[str]:
+    """The app over ``url`` under uvicorn in a thread; its base URL; stopped (bounded)."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -98,10 +92,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
     try:
-        yield Site(f"http://127.0.0.1:{port}", tokens, private)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(SERVER_STOP_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The app under uvicorn in a thread, stopped at the end of the module."""
+    require_browser()
+    directory = tmp_path_factory.mktemp("site")
+    url = f"sqlite:///{directory / 'site.db'}"
+    with Store(url) as store:
+        tokens = seed_public_county(store, directory)
+        facts.catch_up(store.ledger, store.db)
+        private = private_values(load_frames(store.db))
+    with serving(url) as base:
+        yield Site(base, tokens, private)
 
 
 @pytest.fixture(scope="module")

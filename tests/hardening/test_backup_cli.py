@@ -55,7 +55,8 @@ def test_a_county_moved_sqlite_to_postgresql_and_back_keeps_digest_reports_and_f
     for db in (first, pg_url, last):
         assert _ok(db, "verify", "--against", published, cwd=tmp_path)
     expected = _outputs(first, county, tmp_path / "first")
-    assert len(expected) == len(BALANCE_VIEWS) + 2  # findings.csv and findings_leads.csv
+    # findings.csv, findings_leads.csv and their complete evidence files
+    assert len(expected) == len(BALANCE_VIEWS) + 4
     assert _outputs(pg_url, county, tmp_path / "pg") == expected
     assert _outputs(last, county, tmp_path / "last") == expected
 

@@ -196,9 +196,11 @@ def test_xlsx_has_a_summary_a_sheet_per_code_and_the_leads(tmp_path: Path) -> No
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["汇总", "R02", "D01", "统计线索"]
     summary = [[c.value for c in row] for row in book["汇总"].iter_rows()]
-    assert summary[0] == ["问题代码", "中文名称", "数量", "涉及金额(元)"]
-    assert summary[1] == ["R02", "超权限审批", 2, 13.5]
-    assert summary[-1][0] == "合计" and summary[-1][2] == 3
+    assert summary[0] == ["问题代码", "中文名称", "数量", "涉及金额(元)", "金额性质"]
+    assert summary[1] == ["R02", "超权限审批", 2, 13.5, "涉及资金"]
+    assert [row[:4] for row in summary[-3:]] == [["合计", "全部问题（金额性质不同，不相加）", 3, None],
+                                                 ["合计", "涉及资金", 2, 13.5],
+                                                 ["合计", "不涉及金额", 1, None]]
     sheet = book["R02"]
     assert [c.value for c in sheet[1]] == ["问题代码", "对象类型", "对象编号", "所属期间",
                                            "涉及金额(元)", "严重程度", "问题", "详情", "证据"]
@@ -211,9 +213,9 @@ def test_summary_lines_count_findings_per_code_and_leads_separately() -> None:
     findings = findings_of(finding("R02", "D1", 1250), finding("R02", "D2", 100))
     leads = findings_of(finding("S02", "城关镇", pd.NA, severity="low"))
     lines = summary_lines(findings, leads)
-    assert lines[0] == "R02 超权限审批: 2 项 findings, 13.50 元"
-    assert "2 项" in lines[1] and "13.50" in lines[1]
-    assert lines[2] == "统计线索 leads (not findings): 1 项"
+    assert lines[0] == "R02 超权限审批：2 项，13.50 元"
+    assert lines[2] == "  涉及资金：2 项，13.50 元"
+    assert lines[3] == "统计线索（供核查参考，不是问题，不计入合计）：1 项"
 
 
 def test_no_findings_still_writes_a_header_only_csv_and_a_two_sheet_workbook(
@@ -224,4 +226,5 @@ def test_no_findings_still_writes_a_header_only_csv_and_a_two_sheet_workbook(
     written = (tmp_path / "f.csv").read_text(encoding="utf-8-sig")
     assert written.splitlines() == [",".join(CSV_HEADER)]
     assert openpyxl.load_workbook(tmp_path / "f.xlsx").sheetnames == ["汇总", "统计线索"]
-    assert summary_lines(findings, leads)[0] == "合计 total: 0 项 findings, 0.00 元"
+    assert summary_lines(findings, leads)[:2] == ["合计：0 项问题（金额按性质分列，不相加）",
+                                                  "  涉及资金：0 项，0.00 元"]
