@@ -1,10 +1,8 @@
 """Shared ground of the payment and eligibility rules (P01–P06, B01, E01–E08).
 
-The rule book (reconciliation/README.md, "Shared definitions") defines a matched bank
+The rule book (docs/rules/README.md, "Shared definitions") defines a matched bank
 line, a successful payment, a failed line, period ends and the as-of cut once; this module
-is that page as code, so every rule sees the same payments. It also turns a rule's
-occurrences into one finding per subject (earliest period, amount at stake, every
-occurrence in ``detail``, every evidence row in ``evidence``).
+is that page as code, so every rule sees the same payments.
 
 Everything is vectorised pandas: the rules must run over a million payroll lines and a
 million bank lines in seconds. Money stays int fen; IDs are compared after ``to18``.
@@ -13,20 +11,18 @@ million bank lines in seconds. Money stays int fen; IDs are compared after ``to1
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from domain.ids import to18
 from domain.schema import PROGRAMS
-from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
+from reconciliation.common import Frames, text
 
 STATUS_SUCCESS = "success"
 STATUS_FAILED = "failed"
 PERIOD_MIN = "0000-01"  # stands for "since always" (a household with no enrolment rows)
 PERIOD_MAX = "9999-12"  # stands for "still enrolled" (empty exit_period)
-DETAIL_SEPARATOR = "；"
 ID_LEGACY_LENGTH = 15
 
 # Bank-return columns renamed when joined to payroll, so both sides stay visible.
@@ -43,27 +39,7 @@ PAYROLL_EVIDENCE = ["evidence_event", "evidence_row"]
 BANK_EVIDENCE = ["evidence_event_bank", "evidence_row_bank"]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """What every finding row of one code repeats."""
-
-    code: str
-    subject_type: str
-    severity: str
-    title_zh: str
-    title_en: str
-
-    @property
-    def title(self) -> str:
-        return f"{self.title_zh} {self.title_en}"
-
-
 # ---------------------------------------------------------------- text and numbers
-
-
-def text(column: pd.Series) -> pd.Series:
-    """The column as plain strings, missing values as '' (merges leave NaN behind)."""
-    return column.astype(object).where(column.notna(), "").astype(str)
 
 
 def normalised_ids(ids: pd.Series) -> pd.Series:
@@ -207,117 +183,3 @@ def households_headed_by(frames: Frames, ids: pd.Series) -> pd.Series:
     heads = normalised_ids(households["head_id_number"])
     wanted = set(ids[ids != ""])
     return households.loc[heads.isin(wanted), "household_id"]
-
-
-# ---------------------------------------------------------------- findings
-
-
-def evidence_tokens(frame: pd.DataFrame, columns: list[str],
-                    subject: str = "subject_id") -> pd.DataFrame:
-    """Long frame (subject_id, token) of the evidence columns named: an ``evidence_event*``
-    column gives ``event:<id>``, an ``evidence_row*`` column the 'file.csv#row' as is."""
-    parts = []
-    for column in columns:
-        values = text(frame[column])
-        if column.startswith("evidence_event"):
-            values = ("event:" + values).where(values != "", "")
-        parts.append(pd.DataFrame({"subject_id": text(frame[subject]).to_numpy(),
-                                   "token": values.to_numpy()}))
-    if not parts:
-        return pd.DataFrame({"subject_id": [], "token": []}, dtype=object)
-    tokens = pd.concat(parts, ignore_index=True)
-    return tokens[tokens["token"] != ""]
-
-
-def joined_runs(subjects: np.ndarray, values: np.ndarray, separator: str) -> pd.Series:
-    """Join the values of each run of equal consecutive subjects (the input is sorted by
-    subject). One ``str.join`` per run keeps it linear even for a run of 100,000 tokens."""
-    if len(subjects) == 0:
-        return pd.Series(dtype=object)
-    starts = np.flatnonzero(np.r_[True, subjects[1:] != subjects[:-1]])
-    ends = np.r_[starts[1:], len(subjects)]
-    items = [str(v) for v in values]
-    joined = [separator.join(items[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
-    return pd.Series(joined, index=subjects[starts], dtype=object)
-
-
-def sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each value, distinct values sorted), codes ordered like the values.
-    Python's ``sorted`` on the distinct strings is several times faster than numpy's
-    object argsort, which is what millions of evidence tokens need."""
-    codes, uniques = pd.factorize(text(values), sort=False)
-    distinct = np.asarray(uniques, dtype=object).tolist()
-    order = sorted(range(len(distinct)), key=distinct.__getitem__)
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(len(order), dtype="int64")
-    return rank[codes], np.asarray(distinct, dtype=object)[order]
-
-
-def evidence_text(tokens: pd.DataFrame) -> pd.Series:
-    """Per subject: its tokens space-separated, sorted, de-duplicated (sorting integer
-    codes of the strings, not the strings; np.sort + diff, as np.unique is ~100× slower
-    on numpy 2.4 for millions of int64)."""
-    subject_codes, subjects = sorted_codes(tokens["subject_id"])
-    token_codes, names = sorted_codes(tokens["token"])
-    width = max(len(names), 1)
-    pairs = np.sort(subject_codes * width + token_codes)
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-    subject_of, token_of = np.divmod(pairs, width)
-    return joined_runs(subjects[subject_of], names[token_of], " ")
-
-
-def _in_finding_order(occurrences: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
-    """Occurrences de-duplicated and sorted by (subject, period, detail), with each row's
-    subject code and the sorted subjects. Period and detail are only sorted among the
-    occurrences of subjects that have several (usually few of a million)."""
-    occ = occurrences.assign(subject_id=text(occurrences["subject_id"]),
-                             period=text(occurrences["period"]),
-                             detail=text(occurrences["detail"]))
-    subject_codes, subjects = sorted_codes(occ["subject_id"])
-    several = np.bincount(subject_codes, minlength=len(subjects))[subject_codes] > 1
-    period_codes = np.zeros(len(occ), dtype="int64")
-    detail_codes = np.zeros(len(occ), dtype="int64")
-    if several.any():
-        period_codes[several] = sorted_codes(occ["period"][several])[0]
-        detail_codes[several] = sorted_codes(occ["detail"][several])[0]
-    order = np.lexsort((detail_codes, period_codes, subject_codes))
-    keys = np.stack([subject_codes[order], period_codes[order], detail_codes[order]])
-    repeated = np.r_[False, (keys[:, 1:] == keys[:, :-1]).all(axis=0)]
-    kept = order[~repeated]
-    return occ.iloc[kept], subject_codes[kept], pd.Index(subjects, dtype=object)
-
-
-def _earliest_periods(periods: pd.Series, codes: np.ndarray) -> pd.Series:
-    """Per subject code, its first non-empty period (rows are in finding order, so the
-    first is the earliest); a string groupby-min would fall back to Python per group."""
-    filled = (periods != "").to_numpy()
-    first = pd.Series(periods.to_numpy(dtype=object)[filled], index=codes[filled])
-    return first[~first.index.duplicated(keep="first")]
-
-
-def collect(occurrences: pd.DataFrame, tokens: pd.DataFrame, rule: Rule,
-            amount_how: str = "sum") -> pd.DataFrame:
-    """One finding per subject from occurrence rows (subject_id, period, amount_fen,
-    detail): earliest non-empty period, amount summed (or the largest, ``amount_how=
-    "max"``; <NA> when every occurrence has none), every detail in period order."""
-    assert amount_how in ("sum", "max"), amount_how
-    if occurrences.empty:
-        return empty_findings()
-    occ, codes, subjects = _in_finding_order(occurrences)
-    periods = _earliest_periods(occ["period"], codes)
-    amounts = occ["amount_fen"].astype("Int64").groupby(codes)
-    amount = amounts.max() if amount_how == "max" else amounts.sum(min_count=1)
-    details = joined_runs(codes, occ["detail"].to_numpy(dtype=object), DETAIL_SEPARATOR)
-    positions = np.arange(len(subjects))
-    evidence = evidence_text(tokens).reindex(subjects).fillna("")
-    findings = pd.DataFrame({
-        "code": rule.code, "subject_type": rule.subject_type,
-        "subject_id": subjects.to_numpy(dtype=object),
-        "period": periods.reindex(positions).fillna("").to_numpy(dtype=object),
-        "amount_fen": amount.reindex(positions).astype("Int64").to_numpy(),
-        "severity": rule.severity, "title": rule.title,
-        "detail": details.reindex(positions).to_numpy(dtype=object),
-        "evidence": evidence.to_numpy(dtype=object),
-    }, columns=FINDING_COLUMNS)
-    findings["amount_fen"] = findings["amount_fen"].astype("Int64")
-    return findings

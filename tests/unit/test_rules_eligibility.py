@@ -1,5 +1,5 @@
 """Eligibility rules E01–E08, each with its true case and its legitimate look-alikes
-(reconciliation/README.md), and each with the contract's subject_id."""
+(docs/rules/), and each with the contract's subject_id."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from domain.ids import check_char
-from reconciliation import e01, e02, e03, e04, e05, e06, e07, e08
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
+from reconciliation.rules import e01, e02, e03, e04, e05, e06, e07, e08
 
 AS_OF = "2025-06-30"
 
@@ -68,7 +68,8 @@ def run(module, *payments: tuple[dict, dict], as_of: str = AS_OF, policy: dict |
     rows.setdefault("bank_return", [])
     rows["payroll"] = rows["payroll"] + [p for p, _ in payments]
     rows["bank_return"] = rows["bank_return"] + [b for _, b in payments]
-    found = module.check(frames_from_rows(**rows), {**module.DEFAULTS, **(policy or {})}, as_of)
+    settings = {**module.RULE.defaults, **(policy or {})}
+    found = module.check(frames_from_rows(**rows), settings, as_of)
     assert list(found.columns) == FINDING_COLUMNS
     assert list(found["subject_id"]) == sorted(found["subject_id"])
     return found
@@ -430,8 +431,8 @@ def test_each_eligibility_rule_uses_the_contract_subject_id():
                      account="6222 0001") for i in (1, 2, 3)]
     for module in (e01, e02, e03, e04, e05, e07, e08):
         found = run(module, *payments, **rows)
-        assert list(found["subject_id"]) == ["户-001"], module.CODE
+        assert list(found["subject_id"]) == ["户-001"], module.RULE.code
         assert (found["subject_type"] == "household").all()
-        assert (found["code"] == module.CODE).all()
+        assert (found["code"] == module.RULE.code).all()
     found = run(e06, *payments, **rows)
     assert list(found["subject_id"]) == ["6222 0001"]

@@ -1,25 +1,24 @@
 """Payment rules P01–P06 and B01, each with its true case and its legitimate look-alikes
-(reconciliation/README.md), plus the shape every finding module must return."""
+(docs/rules/), plus the shape every finding module must return."""
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pandas as pd
 import pytest
 
 from domain.money import parse_yuan, to_fen
-from reconciliation import b01, p01, p02, p03, p04, p05, p06
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
 from reconciliation.payments import (
-    Rule, collect, evidence_text, period_end, previous_period, successful_payments,
+    period_end,
+    previous_period,
+    successful_payments,
     yuan_text,
 )
+from reconciliation.rules import b01, p01, p02, p03, p04, p05, p06
 
 AS_OF = "2025-06-30"
-ALL_CODES = ["p01", "p02", "p03", "p04", "p05", "p06", "b01",
-             "e01", "e02", "e03", "e04", "e05", "e06", "e07", "e08"]
 
 
 def pay(batch: str, line: str, household: str = "H1", period: str = "2025-03",
@@ -52,7 +51,7 @@ def household(household_id: str = "H1", account: str = "", holder: str = "",
 
 def run(module, as_of: str = AS_OF, policy: dict | None = None, **rows) -> pd.DataFrame:
     frames = frames_from_rows(**rows)
-    return module.check(frames, {**module.DEFAULTS, **(policy or {})}, as_of)
+    return module.check(frames, {**module.RULE.defaults, **(policy or {})}, as_of)
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -71,32 +70,6 @@ def test_period_end_knows_february_of_a_leap_year():
 def test_previous_period_crosses_the_year_boundary():
     assert list(previous_period(pd.Series(["2025-01", "2025-07", ""]))) == [
         "2024-12", "2025-06", ""]
-
-
-def test_evidence_is_sorted_and_de_duplicated_per_subject():
-    tokens = pd.DataFrame({"subject_id": ["A", "A", "A", "B"],
-                           "token": ["z.csv#2", "event:1", "z.csv#2", "b.csv#1"]})
-    assert evidence_text(tokens).to_dict() == {"A": "event:1 z.csv#2", "B": "b.csv#1"}
-
-
-def test_collect_merges_occurrences_into_one_finding_per_subject():
-    occurrences = pd.DataFrame({
-        "subject_id": ["H2", "H1", "H1", "H1", "H3"],
-        "period": ["2025-02", "2025-04", "", "2025-03", ""],
-        "amount_fen": pd.array([5, 100, None, 200, None], dtype="Int64"),
-        "detail": ["b", "april", "undated", "march", "c"],
-    })
-    tokens = pd.DataFrame({"subject_id": ["H1", "H1", "H2"],
-                           "token": ["x.csv#2", "event:9", "y.csv#1"]})
-    found = collect(pd.concat([occurrences, occurrences.iloc[[1]]]), tokens,
-                    Rule("X01", "household", "low", "测试", "test"))
-    assert list(found.columns) == FINDING_COLUMNS
-    assert list(found["subject_id"]) == ["H1", "H2", "H3"]
-    assert list(found["period"]) == ["2025-03", "2025-02", ""]
-    assert found["amount_fen"].tolist()[:2] == [300, 5] and pd.isna(found["amount_fen"][2])
-    assert found["detail"][0] == "undated；march；april"   # period order, repeat dropped
-    assert list(found["evidence"]) == ["event:9 x.csv#2", "y.csv#1", ""]
-    assert (found["title"] == "测试 test").all()
 
 
 def test_a_success_value_dated_after_as_of_is_still_a_payment():
@@ -332,22 +305,6 @@ def test_failed_payments_are_not_spending_for_b01():
 # ------------------------------------------------------------------ every module
 
 
-@pytest.mark.parametrize("code", ALL_CODES)
-def test_every_rule_returns_exactly_the_finding_columns_when_nothing_is_found(code):
-    module = importlib.import_module(f"reconciliation.{code}")
-    found = module.check(frames_from_rows(), dict(module.DEFAULTS), AS_OF)
-    assert list(found.columns) == FINDING_COLUMNS and found.empty
-
-
-@pytest.mark.parametrize("code", ALL_CODES)
-def test_every_rule_names_itself_consistently(code):
-    module = importlib.import_module(f"reconciliation.{code}")
-    assert module.CODE == code.upper()
-    assert module.SEVERITY in {"high", "medium", "low"}
-    assert module.TITLE_ZH and module.TITLE_EN and isinstance(module.DEFAULTS, dict)
-    assert module.__doc__ and module.TITLE_ZH in module.__doc__
-
-
 def busy_county() -> dict:
     """Rows where every payment rule fires at least once."""
     return dict(
@@ -367,14 +324,14 @@ SUBJECT_FORMATS = {
 }
 
 
-@pytest.mark.parametrize("module", list(SUBJECT_FORMATS), ids=lambda m: m.CODE)
+@pytest.mark.parametrize("module", list(SUBJECT_FORMATS), ids=lambda m: m.RULE.code)
 def test_each_payment_rule_uses_the_contract_subject_id(module):
     found = run(module, **busy_county())
     assert list(found.columns) == FINDING_COLUMNS
     assert len(found) == 1
     assert re.fullmatch(SUBJECT_FORMATS[module], found.iloc[0]["subject_id"])
-    assert found.iloc[0]["title"] == f"{module.TITLE_ZH} {module.TITLE_EN}"
-    assert found.iloc[0]["code"] == module.CODE
+    assert found.iloc[0]["title"] == f"{module.RULE.title_zh} {module.RULE.title_en}"
+    assert found.iloc[0]["code"] == module.RULE.code
 
 
 def test_findings_are_sorted_by_subject_and_amounts_are_integer_fen():
@@ -390,6 +347,6 @@ def test_rules_give_the_same_findings_over_pandas_str_columns_as_over_object_col
         text_columns = [c for c in frame.columns if frame[c].dtype == object]
         setattr(as_str, name, frame.astype({c: "str" for c in text_columns}))
     for module in SUBJECT_FORMATS:
-        expected = module.check(frames, dict(module.DEFAULTS), AS_OF)
-        got = module.check(as_str, dict(module.DEFAULTS), AS_OF)
+        expected = module.check(frames, dict(module.RULE.defaults), AS_OF)
+        got = module.check(as_str, dict(module.RULE.defaults), AS_OF)
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)

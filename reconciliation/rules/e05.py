@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, households_headed_by, normalised_ids,
-    text, with_head_ids,
+    PAYROLL_EVIDENCE,
+    households_headed_by,
+    normalised_ids,
+    with_head_ids,
 )
+from reconciliation.rules import Rule
 
-CODE = "E05"
-TITLE_ZH = "优亲厚友"
-TITLE_EN = "official's relative"
-SUBJECT_TYPE = "household"
-SEVERITY = "medium"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E05", title_zh="优亲厚友",
+    title_en="official's relative",
+    subject_type="household", severity="medium",
+    crossing="register",
+    cost=5,  # benchmarks/README.md: among the slowest
+)
 OFFICIAL_EVIDENCE = ["evidence_event_official", "evidence_row_official"]
 HOUSEHOLD_EVIDENCE = ["evidence_event_household", "evidence_row_household"]
 
@@ -98,4 +102,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         evidence_tokens(payee_lines, PAYROLL_EVIDENCE + OFFICIAL_EVIDENCE),
         evidence_tokens(by_head, HOUSEHOLD_EVIDENCE + OFFICIAL_EVIDENCE),
     ], ignore_index=True)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

@@ -23,15 +23,16 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import (collapse, day_number, day_numbers, evidence_tokens,
-                                        month_of, text)
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import day_number, day_numbers, month_of, row_evidence, stripped
+from reconciliation.rules import Rule
 
-CODE = "R01"
-TITLE_ZH = "备用金未核销"
-TITLE_EN = "reserve disbursement not settled"
-SUBJECT_TYPE = "reserve_record"
-SEVERITY = "medium"
-DEFAULTS: dict = {"settle_within_days": 30}
+RULE = Rule(
+    code="R01", title_zh="备用金未核销",
+    title_en="reserve disbursement not settled",
+    subject_type="reserve_record", severity="medium",
+    defaults={"settle_within_days": 30},
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
@@ -49,18 +50,17 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         "period": month_of(late["date"]),
         "amount_fen": late["amount_fen"],
         "detail": _details(late, as_of, policy["settle_within_days"]),
-        "evidence": evidence_tokens(late) + " " + late["settlement_evidence"].fillna(""),
+        "evidence": row_evidence(late) + " " + late["settlement_evidence"].fillna(""),
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _first_settlements(reserve: pd.DataFrame) -> pd.DataFrame:
     """Per referenced disbursement: the earliest settlement date and every settlement's rows."""
     settlements = reserve[(reserve["record_type"] == "settlement")
-                          & (text(reserve, "reference_id") != "")].copy()
-    settlements["reference_id"] = text(settlements, "reference_id")
-    settlements["tokens"] = evidence_tokens(settlements)
+                          & (stripped(reserve, "reference_id") != "")].copy()
+    settlements["reference_id"] = stripped(settlements, "reference_id")
+    settlements["tokens"] = row_evidence(settlements)
     grouped = settlements.groupby("reference_id", sort=False)
     return grouped.agg(settled_on=("date", "min"),
                        settlement_evidence=("tokens", " ".join)).reset_index()

@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    LINE_KEY, STATUS_SUCCESS, Rule, collect, evidence_tokens, known_bank_lines, line_ids,
-    text, yuan_text,
+    LINE_KEY,
+    STATUS_SUCCESS,
+    known_bank_lines,
+    line_ids,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "P02"
-TITLE_ZH = "账外支付"
-TITLE_EN = "bank payment not in payroll"
-SUBJECT_TYPE = "bank_line"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="P02", title_zh="账外支付",
+    title_en="bank payment not in payroll",
+    subject_type="bank_line", severity="high",
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
@@ -50,4 +53,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     })
     tokens = evidence_tokens(stray.assign(subject_id=subject),
                              ["evidence_event", "evidence_row"])
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

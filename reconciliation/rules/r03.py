@@ -21,16 +21,18 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, day_numbers, evidence_tokens, month_of, text
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import day_numbers, month_of, row_evidence, stripped
 from reconciliation.policy import policy_fen
+from reconciliation.rules import Rule
 
-CODE = "R03"
-TITLE_ZH = "化整为零"
-TITLE_EN = "split disbursements"
-SUBJECT_TYPE = "household"
-SEVERITY = "high"
-DEFAULTS: dict = {"township_limit": 1000, "window_days": 30}
-MONEY_KEYS = frozenset({"township_limit"})
+RULE = Rule(
+    code="R03", title_zh="化整为零",
+    title_en="split disbursements",
+    subject_type="household", severity="high",
+    defaults={"township_limit": 1000, "window_days": 30},
+    money_keys=frozenset({"township_limit"}),
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
@@ -42,16 +44,15 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     split = windows[(windows["count"] >= 2) & (windows["total_fen"] > limit_fen)]
     members = _episode_members(paid, pairs, split)
     occurrences = _occurrences(members, limit_fen, policy["window_days"])
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _small_disbursements(reserve: pd.DataFrame, as_of: str, limit_fen: int) -> pd.DataFrame:
     """Disbursements to a household, on or before as-of, each within the limit."""
     paid = reserve[(reserve["record_type"] == "disbursement") & (reserve["date"] <= as_of)
-                   & (text(reserve, "household_id") != "")
+                   & (stripped(reserve, "household_id") != "")
                    & (reserve["amount_fen"] <= limit_fen)].copy()
-    paid["household_id"] = text(paid, "household_id")
+    paid["household_id"] = stripped(paid, "household_id")
     paid["day"] = day_numbers(paid["date"])
     paid = paid[paid["day"].notna()].sort_values(["household_id", "day", "record_id"])
     return paid.reset_index(drop=True)  # row numbers now run in household and date order
@@ -89,7 +90,7 @@ def _occurrences(members: pd.DataFrame, limit_fen: int, window_days: int) -> pd.
     members = members.assign(
         listed=members["record_id"] + " " + members["date"] + " "
         + members["amount_fen"].map(format_fen) + " 元",
-        evidence=evidence_tokens(members), period=month_of(members["date"]))
+        evidence=row_evidence(members), period=month_of(members["date"]))
     episodes = members.groupby("episode").agg(
         subject_id=("household_id", "first"), period=("period", "min"),
         amount_fen=("amount_fen", "sum"), first_date=("date", "min"),

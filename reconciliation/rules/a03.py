@@ -21,20 +21,22 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, day_number, day_numbers, evidence_tokens, month_of
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import day_number, day_numbers, month_of, row_evidence
+from reconciliation.rules import Rule
 
-CODE = "A03"
-TITLE_ZH = "收益滞留"
-TITLE_EN = "income left undistributed"
-SUBJECT_TYPE = "asset"
-SEVERITY = "medium"
-DEFAULTS: dict = {"days": 180}
+RULE = Rule(
+    code="A03", title_zh="收益滞留",
+    title_en="income left undistributed",
+    subject_type="asset", severity="medium",
+    defaults={"days": 180},
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     events = frames.asset_events[frames.asset_events["date"] <= as_of]
     events = events.assign(amount_fen=events["amount_fen"].astype("Int64").fillna(0),
-                           tokens=evidence_tokens(events))
+                           tokens=row_evidence(events))
     age_days = day_number(as_of) - day_numbers(events["date"])
     old_income = events[(events["event_type"] == "income_recorded")
                         & (age_days > policy["days"]).fillna(False)]
@@ -54,8 +56,7 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         "amount_fen": held["excess_fen"], "detail": _details(held, as_of, policy["days"]),
         "evidence": held["income_tokens"] + " " + held["distributed_tokens"],
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _details(held: pd.DataFrame, as_of: str, days: int) -> pd.Series:

@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
-from reconciliation.payments import (
-    PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, line_ids, program_text, text,
-    yuan_text,
-)
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
+from reconciliation.payments import PAYROLL_EVIDENCE, line_ids, program_text, yuan_text
+from reconciliation.rules import Rule
 
-CODE = "E03"
-TITLE_ZH = "超标准发放"
-TITLE_EN = "above standard"
-SUBJECT_TYPE = "household"
-SEVERITY = "medium"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E03", title_zh="超标准发放",
+    title_en="above standard",
+    subject_type="household", severity="medium",
+)
 PER_PERSON = "per_person"
 STANDARD_EVIDENCE = ["evidence_event_standard", "evidence_row_standard"]
 HOUSEHOLD_EVIDENCE = ["evidence_event_household", "evidence_row_household"]
@@ -86,4 +83,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         evidence_tokens(over, PAYROLL_EVIDENCE + STANDARD_EVIDENCE),
         evidence_tokens(over[over["per_person"]], HOUSEHOLD_EVIDENCE),  # members used
     ], ignore_index=True)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

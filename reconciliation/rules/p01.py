@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    LINE_KEY, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, known_bank_lines, line_ids,
-    program_text, text, yuan_text,
+    LINE_KEY,
+    PAYROLL_EVIDENCE,
+    known_bank_lines,
+    line_ids,
+    program_text,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "P01"
-TITLE_ZH = "未回盘"
-TITLE_EN = "payment not confirmed by bank"
-SUBJECT_TYPE = "payroll_line"
-SEVERITY = "medium"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="P01", title_zh="未回盘",
+    title_en="payment not confirmed by bank",
+    subject_type="payroll_line", severity="medium",
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
@@ -49,4 +53,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                    + " 银行未回盘（无回盘记录）"),
     })
     tokens = evidence_tokens(missing.assign(subject_id=subject), PAYROLL_EVIDENCE)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens,
-    program_text, successful_payments, text, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    program_text,
+    successful_payments,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "B01"
-TITLE_ZH = "超拨付支出"
-TITLE_EN = "spending above allocation"
-SUBJECT_TYPE = "township_program"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="B01", title_zh="超拨付支出",
+    title_en="spending above allocation",
+    subject_type="township_program", severity="high",
+    cost=9,  # benchmarks/README.md: among the slowest
+)
 KEY = ["township", "program", "year"]
 
 
@@ -75,4 +79,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         evidence_tokens(paid.merge(keys, on=KEY), PAYROLL_EVIDENCE + BANK_EVIDENCE),
         evidence_tokens(allocated.merge(keys, on=KEY), ["evidence_event", "evidence_row"]),
     ], ignore_index=True)
-    return collect(occurrences, tokens, RULE, amount_how="max")
+    return findings_of(RULE, occurrences, tokens, amount="max")

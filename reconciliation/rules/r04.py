@@ -23,14 +23,15 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, evidence_tokens, month_of
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import month_of, row_evidence
+from reconciliation.rules import Rule
 
-CODE = "R04"
-TITLE_ZH = "备用金透支"
-TITLE_EN = "reserve overdrawn"
-SUBJECT_TYPE = "township"
-SEVERITY = "high"
-DEFAULTS: dict = {}
+RULE = Rule(
+    code="R04", title_zh="备用金透支",
+    title_en="reserve overdrawn",
+    subject_type="township", severity="high",
+)
 FUNDING_TYPES = ("advance", "replenishment")
 MOVING_TYPES = (*FUNDING_TYPES, "disbursement")
 
@@ -47,8 +48,7 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         "detail": _details(episodes, as_of),
         "evidence": _evidence(moves, episodes),
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}", amount="max")
+    return findings_of(RULE, occurrences, amount="max", details="given")
 
 
 def _day_ends(moves: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def _details(episodes: pd.DataFrame, as_of: str) -> pd.Series:
 
 def _evidence(moves: pd.DataFrame, episodes: pd.DataFrame) -> pd.Series:
     """Per episode: the reserve rows of its township dated on its overdrawn days."""
-    rows = moves.assign(tokens=evidence_tokens(moves))[["township", "date", "tokens"]]
+    rows = moves.assign(tokens=row_evidence(moves))[["township", "date", "tokens"]]
     spans = episodes.reset_index(names="episode")[["episode", "township", "first_day",
                                                    "last_day"]]
     inside = rows.merge(spans, on="township")

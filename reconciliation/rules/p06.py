@@ -18,20 +18,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, dated_by, evidence_tokens, failed_of,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    dated_by,
+    failed_of,
     line_ids,
-    matched_lines, program_text, successful_of, text, yuan_text,
+    matched_lines,
+    program_text,
+    successful_of,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "P06"
-TITLE_ZH = "失败未重发"
-TITLE_EN = "failed payment left unresolved"
-SUBJECT_TYPE = "payroll_line"
-SEVERITY = "medium"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="P06", title_zh="失败未重发",
+    title_en="failed payment left unresolved",
+    subject_type="payroll_line", severity="medium",
+)
 GROUP = ["household_id", "program", "period"]
 
 
@@ -76,4 +82,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                    + "），截至 " + as_of + " 未见同户同类别同期的成功重发"),
     })
     tokens = evidence_tokens(left.assign(subject_id=subject), PAYROLL_EVIDENCE + BANK_EVIDENCE)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

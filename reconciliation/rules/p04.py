@@ -23,19 +23,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, line_ids,
-    matched_lines, program_text, text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    line_ids,
+    matched_lines,
+    program_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "P04"
-TITLE_ZH = "收款人不符"
-TITLE_EN = "payee differs"
-SUBJECT_TYPE = "payroll_line"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="P04", title_zh="收款人不符",
+    title_en="payee differs",
+    subject_type="payroll_line", severity="high",
+    cost=2,  # benchmarks/README.md: among the slowest
+)
 HOUSEHOLD_EVIDENCE = ["evidence_event_household", "evidence_row_household"]
 STATUS_ZH = {"success": "支付成功", "failed": "支付失败"}
 
@@ -94,4 +98,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         evidence_tokens(hit, PAYROLL_EVIDENCE + BANK_EVIDENCE),
         evidence_tokens(hit[b | c], HOUSEHOLD_EVIDENCE),  # the register was compared
     ], ignore_index=True)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, line_ids,
-    program_text, successful_payments, text, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    line_ids,
+    program_text,
+    successful_payments,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "P03"
-TITLE_ZH = "金额不符"
-TITLE_EN = "amount differs"
-SUBJECT_TYPE = "payroll_line"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="P03", title_zh="金额不符",
+    title_en="amount differs",
+    subject_type="payroll_line", severity="high",
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
@@ -51,4 +55,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     })
     tokens = evidence_tokens(wrong.assign(subject_id=subject),
                              PAYROLL_EVIDENCE + BANK_EVIDENCE)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

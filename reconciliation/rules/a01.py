@@ -24,15 +24,16 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import (collapse, day_number, day_numbers, evidence_tokens,
-                                        month_of, text)
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import day_number, day_numbers, month_of, row_evidence, stripped
+from reconciliation.rules import Rule
 
-CODE = "A01"
-TITLE_ZH = "未确权/未管护"
-TITLE_EN = "asset without owner or custodian"
-SUBJECT_TYPE = "asset"
-SEVERITY = "medium"
-DEFAULTS: dict = {"days": 90}
+RULE = Rule(
+    code="A01", title_zh="未确权/未管护",
+    title_en="asset without owner or custodian",
+    subject_type="asset", severity="medium",
+    defaults={"days": 90},
+)
 # asset class -> (register column that must be filled, event that fills it, what is missing)
 NEEDS = {
     "operating": ("rights_holder", "rights_confirmed", "确权主体"),
@@ -56,10 +57,9 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     occurrences = pd.DataFrame({
         "subject_id": missing["asset_id"], "period": month_of(missing["registered_on"]),
         "amount_fen": missing["value_fen"], "detail": detail,
-        "evidence": evidence_tokens(missing),
+        "evidence": row_evidence(missing),
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _missing(overdue: pd.DataFrame, asset_class: str, need: tuple[str, str, str],
@@ -68,5 +68,6 @@ def _missing(overdue: pd.DataFrame, asset_class: str, need: tuple[str, str, str]
     column, event_type, lacking = need
     filled_by_event = events[(events["event_type"] == event_type) & (events["date"] <= as_of)]
     of_class = overdue[overdue["asset_class"] == asset_class]
-    lacks = (text(of_class, column) == "") & ~of_class["asset_id"].isin(filled_by_event["asset_id"])
+    filled = of_class["asset_id"].isin(filled_by_event["asset_id"])
+    lacks = (stripped(of_class, column) == "") & ~filled
     return of_class[lacks].assign(lacking=lacking)

@@ -20,19 +20,24 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, line_ids,
-    program_text, successful_payments, text, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    line_ids,
+    program_text,
+    successful_payments,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "E04"
-TITLE_ZH = "退出后仍发放"
-TITLE_EN = "paid after exit"
-SUBJECT_TYPE = "household"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E04", title_zh="退出后仍发放",
+    title_en="paid after exit",
+    subject_type="household", severity="high",
+    cost=4,  # benchmarks/README.md: among the slowest
+)
 ENROLMENT_EVIDENCE = ["evidence_event_enrolment", "evidence_row_enrolment"]
 
 
@@ -77,4 +82,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                    + gradual + "）"),
     })
     tokens = evidence_tokens(hits, PAYROLL_EVIDENCE + BANK_EVIDENCE + ENROLMENT_EVIDENCE)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

@@ -22,15 +22,17 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse
-from reconciliation.s01 import discretionary_amounts, group_subject_type
+from reconciliation.findings import findings_of
+from reconciliation.rules import Rule
+from reconciliation.rules.s01 import discretionary_amounts, group_subject_type
 
-CODE = "S02"
-TITLE_ZH = "整数金额偏多"
-TITLE_EN = "too many round amounts"
-SUBJECT_TYPE = "township"
-SEVERITY = "low"
-DEFAULTS: dict = {"max_share": 0.5, "min_count": 20}
+RULE = Rule(
+    code="S02", title_zh="整数金额偏多",
+    title_en="too many round amounts",
+    subject_type="township", severity="low",
+    defaults={"max_share": 0.5, "min_count": 20},
+    lead=True,
+)
 ROUND_FEN = 10_000  # 100 yuan
 
 
@@ -47,8 +49,7 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
             for group, stats in leads.iterrows()]
     occurrences = pd.DataFrame(rows, columns=["subject_id", "subject_type", "period",
                                               "amount_fen", "detail", "evidence"])
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _occurrence(group: str, round_amounts: pd.DataFrame, stats: pd.Series,

@@ -28,14 +28,17 @@ import pandas as pd
 
 from domain.money import CENT, format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, evidence_tokens
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import row_evidence
+from reconciliation.rules import Rule
 
-CODE = "S03"
-TITLE_ZH = "金额异常偏高"
-TITLE_EN = "payroll amount far above its peers"
-SUBJECT_TYPE = "payroll_line"
-SEVERITY = "low"
-DEFAULTS: dict = {"iqr_factor": 3.0}  # a real number: 1.5 is Tukey's inner fence
+RULE = Rule(
+    code="S03", title_zh="金额异常偏高",
+    title_en="payroll amount far above its peers",
+    subject_type="payroll_line", severity="low",
+    defaults={"iqr_factor": 3.0},  # a real number: 1.5 is Tukey's inner fence
+    lead=True,
+)
 GROUP = ["township", "program"]
 
 
@@ -49,10 +52,9 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     subject = above["batch_id"].astype(str) + ":" + above["line_no"].astype(str)
     occurrences = pd.DataFrame({
         "subject_id": subject, "period": above["period"], "amount_fen": above["amount_fen"],
-        "detail": _details(above, policy["iqr_factor"]), "evidence": evidence_tokens(above),
+        "detail": _details(above, policy["iqr_factor"]), "evidence": row_evidence(above),
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _yuan(fen: float) -> str:

@@ -19,20 +19,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, dated_by, evidence_tokens,
-    households_headed_by, line_ids, normalised_ids, program_text, successful_payments,
-    text, with_head_ids, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    dated_by,
+    households_headed_by,
+    line_ids,
+    normalised_ids,
+    program_text,
+    successful_payments,
+    with_head_ids,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "E01"
-TITLE_ZH = "死亡冒领"
-TITLE_EN = "paid after death"
-SUBJECT_TYPE = "household"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E01", title_zh="死亡冒领",
+    title_en="paid after death",
+    subject_type="household", severity="high",
+    crossing="register",
+    cost=7,  # benchmarks/README.md: among the slowest
+)
 DEATH_COLUMNS = ["dead_id", "death_name", "date_of_death", "evidence_event_death",
                  "evidence_row_death"]
 
@@ -85,4 +94,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                         + ["evidence_event_death", "evidence_row_death"]),
         evidence_tokens(by_head, ["evidence_event_household", "evidence_row_household"]),
     ], ignore_index=True)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

@@ -23,20 +23,29 @@ from decimal import Decimal
 import pandas as pd
 
 from domain.money import to_fen
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, dated_by, evidence_tokens,
-    households_headed_by, normalised_ids, period_end, successful_payments, text,
-    with_head_ids, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    dated_by,
+    households_headed_by,
+    normalised_ids,
+    period_end,
+    successful_payments,
+    with_head_ids,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "E08"
-TITLE_ZH = "大数据比对"
-TITLE_EN = "undeclared holdings"
-SUBJECT_TYPE = "household"
-SEVERITY = "medium"
-DEFAULTS: dict = {"min_value": 30000}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E08", title_zh="大数据比对",
+    title_en="undeclared holdings",
+    subject_type="household", severity="medium",
+    defaults={"min_value": 30000},
+    crossing="register",
+    cost=6,  # benchmarks/README.md: among the slowest
+)
 KIND_NAMES = {"vehicle": "车辆", "business": "工商登记", "property": "房产"}
 HOLDING_EVIDENCE = ["evidence_event_holding", "evidence_row_holding"]
 HOUSEHOLD_EVIDENCE = ["evidence_event_household", "evidence_row_household"]
@@ -44,7 +53,7 @@ HOUSEHOLD_EVIDENCE = ["evidence_event_household", "evidence_row_household"]
 
 def min_value_fen(policy: dict) -> int:
     """The policy's yuan threshold (TOML int, float or string) as exact fen."""
-    return to_fen(Decimal(str(policy.get("min_value", DEFAULTS["min_value"]))))
+    return to_fen(Decimal(str(policy.get("min_value", RULE.defaults["min_value"]))))
 
 
 def _holdings(frames: Frames, as_of: str, threshold_fen: int) -> pd.DataFrame:
@@ -85,4 +94,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
             + per_holding["last"] + " 仍领取救助"))
     tokens = evidence_tokens(pairs, PAYROLL_EVIDENCE + BANK_EVIDENCE + HOLDING_EVIDENCE
                              + HOUSEHOLD_EVIDENCE)
-    return collect(occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens, RULE)
+    return findings_of(RULE, occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens)

@@ -22,16 +22,16 @@ import numpy as np
 import pandas as pd
 
 from domain.ids import BIRTH_YEAR_MIN, CHECK_CHARS, WEIGHTS, problem
-from reconciliation.common import Frames
-from reconciliation.payments import Rule, collect, evidence_tokens, text
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
+from reconciliation.rules import Rule
 
-CODE = "E07"
-TITLE_ZH = "身份信息不实"
-TITLE_EN = "invalid ID number"
-SUBJECT_TYPE = "household"
-SEVERITY = "low"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E07", title_zh="身份信息不实",
+    title_en="invalid ID number",
+    subject_type="household", severity="low",
+    cost=1,  # benchmarks/README.md: among the slowest
+)
 ID_LENGTH = 18
 
 
@@ -102,4 +102,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                    + " 不符合 GB 11643：" + bad["reason"]),
     })
     tokens = evidence_tokens(bad, ["evidence_event", "evidence_row"])
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

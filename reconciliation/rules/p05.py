@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of, joined_runs
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, joined_runs,
-    line_ids, program_text, successful_payments, text, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    line_ids,
+    program_text,
+    successful_payments,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "P05"
-TITLE_ZH = "重复发放"
-TITLE_EN = "paid twice"
-SUBJECT_TYPE = "household"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="P05", title_zh="重复发放",
+    title_en="paid twice",
+    subject_type="household", severity="high",
+)
 GROUP = ["household_id", "program", "period"]
 UNDATED_LAST = "9999-99-99"  # an undated success sorts after every dated one
 
@@ -66,4 +70,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     })
     tokens = evidence_tokens(paid.assign(subject_id=text(paid["household_id"])),
                              PAYROLL_EVIDENCE + BANK_EVIDENCE)
-    return collect(occurrences, tokens, RULE)
+    return findings_of(RULE, occurrences, tokens)

@@ -23,52 +23,52 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, evidence_tokens, month_of, text
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import month_of, row_evidence, stripped
+from reconciliation.rules import Rule
 
-CODE = "D01"
-TITLE_ZH = "同一人经办审批"
-TITLE_EN = "self-approval"
-SUBJECT_TYPE = "reserve_record"
-SEVERITY = "medium"
-DEFAULTS: dict = {}
+RULE = Rule(
+    code="D01", title_zh="同一人经办审批",
+    title_en="self-approval",
+    subject_type="reserve_record", severity="medium",
+)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     occurrences = pd.concat([_reserve(frames.reserve, as_of),
                              _adjustments(frames.adjustments, as_of)], ignore_index=True)
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _self_approved(frame: pd.DataFrame) -> pd.Series:
-    approver = text(frame, "approver")
-    return (approver != "") & (approver == text(frame, "recorded_by"))
+    approver = stripped(frame, "approver")
+    return (approver != "") & (approver == stripped(frame, "recorded_by"))
 
 
 def _reserve(reserve: pd.DataFrame, as_of: str) -> pd.DataFrame:
     paid = reserve[(reserve["record_type"] == "disbursement") & (reserve["date"] <= as_of)]
     own = paid[_self_approved(paid)]
     detail = ("先行救助支出 " + own["record_id"] + "（" + own["date"] + "，"
-              + own["amount_fen"].map(format_fen) + " 元）由 " + text(own, "approver")
+              + own["amount_fen"].map(format_fen) + " 元）由 " + stripped(own, "approver")
               + " 经办并审批。")
     return pd.DataFrame({
         "subject_id": own["record_id"], "subject_type": "reserve_record",
         "period": month_of(own["date"]), "amount_fen": own["amount_fen"].astype("Int64"),
-        "detail": detail, "evidence": evidence_tokens(own),
+        "detail": detail, "evidence": row_evidence(own),
     })
 
 
 def _adjustments(adjustments: pd.DataFrame, as_of: str) -> pd.DataFrame:
-    dates = text(adjustments, "date")
+    dates = stripped(adjustments, "date")
     dated = adjustments[(dates == "") | (dates <= as_of)]
     own = dated[_self_approved(dated)]
     amount_fen = pd.to_numeric(own["amount_fen"], errors="coerce").astype("Int64").abs()
     amount = amount_fen.map(lambda fen: "金额未填" if pd.isna(fen) else f"{format_fen(fen)} 元")
-    reason = text(own, "reason").map(lambda r: f"，事由：{r}" if r else "")
-    detail = ("调整 " + own["adjustment_id"].astype(str) + "（" + text(own, "date") + "，"
-              + amount + reason + "）由 " + text(own, "approver") + " 经办并审批。")
+    reason = stripped(own, "reason").map(lambda r: f"，事由：{r}" if r else "")
+    detail = ("调整 " + own["adjustment_id"].astype(str) + "（" + stripped(own, "date") + "，"
+              + amount + reason + "）由 " + stripped(own, "approver") + " 经办并审批。")
     return pd.DataFrame({
         "subject_id": own["adjustment_id"].astype(str), "subject_type": "adjustment",
-        "period": month_of(text(own, "date")), "amount_fen": amount_fen,
-        "detail": detail, "evidence": evidence_tokens(own),
+        "period": month_of(stripped(own, "date")), "amount_fen": amount_fen,
+        "detail": detail, "evidence": row_evidence(own),
     })

@@ -22,19 +22,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
-from reconciliation.payments import (
-    PERIOD_MAX, PERIOD_MIN, Rule, collect, evidence_tokens, previous_period, text,
-    with_head_ids,
-)
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
+from reconciliation.payments import PERIOD_MAX, PERIOD_MIN, previous_period, with_head_ids
+from reconciliation.rules import Rule
 
-CODE = "E02"
-TITLE_ZH = "重复享受"
-TITLE_EN = "duplicate benefit"
-SUBJECT_TYPE = "household"
-SEVERITY = "high"
-DEFAULTS: dict = {}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E02", title_zh="重复享受",
+    title_en="duplicate benefit",
+    subject_type="household", severity="high",
+    crossing="head_id",
+    cost=8,  # benchmarks/README.md: among the slowest
+)
 EXCLUSIVE = ("dibao", "tekun")
 SPAN_EVIDENCE = ["evidence_event", "evidence_row", "evidence_event_household",
                  "evidence_row_household"]
@@ -117,4 +116,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
         evidence_tokens(pairs.assign(subject_id=pairs["household_id_a"]), evidence),
         evidence_tokens(pairs.assign(subject_id=pairs["household_id_b"]), evidence),
     ], ignore_index=True)
-    return collect(occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens, RULE)
+    return findings_of(RULE, occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens)

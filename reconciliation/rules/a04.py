@@ -22,14 +22,15 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, evidence_tokens, month_of, text
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import month_of, row_evidence, stripped
+from reconciliation.rules import Rule
 
-CODE = "A04"
-TITLE_ZH = "收益违规使用"
-TITLE_EN = "income misdirected"
-SUBJECT_TYPE = "asset"
-SEVERITY = "high"
-DEFAULTS: dict = {}
+RULE = Rule(
+    code="A04", title_zh="收益违规使用",
+    title_en="income misdirected",
+    subject_type="asset", severity="high",
+)
 ALLOWED_PURPOSES = {
     "operation_maintenance": "运行管护",
     "consolidation": "巩固脱贫成果",
@@ -41,23 +42,22 @@ ALLOWED_ALIASES = {*ALLOWED_PURPOSES, *ALLOWED_PURPOSES.values()}
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     events = frames.asset_events
-    purpose = text(events, "purpose")
+    purpose = stripped(events, "purpose")
     bad = events[(events["event_type"] == "income_distributed") & (events["date"] <= as_of)
                  & ~purpose.isin(ALLOWED_ALIASES)]
     bad = bad.sort_values(["asset_id", "date", "event_id"])
     occurrences = pd.DataFrame({
         "subject_id": bad["asset_id"], "period": month_of(bad["date"]),
         "amount_fen": bad["amount_fen"].astype("Int64"), "detail": _details(bad),
-        "evidence": evidence_tokens(bad),
+        "evidence": row_evidence(bad),
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def _details(bad: pd.DataFrame) -> pd.Series:
     amount = bad["amount_fen"].astype("Int64").map(
         lambda fen: "金额未填" if pd.isna(fen) else f"{format_fen(fen)} 元")
-    purpose = text(bad, "purpose").map(lambda p: f"用途“{p}”" if p else "未填写用途")
+    purpose = stripped(bad, "purpose").map(lambda p: f"用途“{p}”" if p else "未填写用途")
     return ("资产 " + bad["asset_id"] + " 于 " + bad["date"] + " 分配收益 " + amount
             + "（事项 " + bad["event_id"] + "），" + purpose + "，不属于运行管护、巩固脱贫成果、"
             "村级公益事业、农户分红四类用途。")

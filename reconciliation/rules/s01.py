@@ -27,14 +27,17 @@ import math
 import pandas as pd
 
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, evidence_tokens, text
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import row_evidence, stripped
+from reconciliation.rules import Rule
 
-CODE = "S01"
-TITLE_ZH = "首位数字偏离"
-TITLE_EN = "Benford first-digit nonconformity"
-SUBJECT_TYPE = "township"
-SEVERITY = "low"
-DEFAULTS: dict = {"mad_max": 0.015, "min_count": 50}
+RULE = Rule(
+    code="S01", title_zh="首位数字偏离",
+    title_en="Benford first-digit nonconformity",
+    subject_type="township", severity="low",
+    defaults={"mad_max": 0.015, "min_count": 50},
+    lead=True,
+)
 BENFORD_MIN_FEN = 1_000  # 10 yuan: smaller amounts carry too little of Benford's law
 DIGITS = range(1, 10)
 EXPECTED_SHARE = pd.Series({d: math.log10(1 + 1 / d) for d in DIGITS})
@@ -56,8 +59,7 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                         policy["mad_max"], evidence[group]) for group in leads.index]
     occurrences = pd.DataFrame(rows, columns=["subject_id", "subject_type", "period",
                                               "amount_fen", "detail", "evidence"])
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
 
 
 def discretionary_amounts(frames: Frames, as_of: str) -> pd.DataFrame:
@@ -71,15 +73,16 @@ def discretionary_amounts(frames: Frames, as_of: str) -> pd.DataFrame:
     payroll = frames.payroll
     temporary = payroll[(payroll["program"] == "temporary") & (payroll["period"] <= as_of[:7])]
     adjustments = frames.adjustments
-    adjusted = adjustments[(text(adjustments, "date") == "") | (text(adjustments, "date") <= as_of)]
+    dates = stripped(adjustments, "date")
+    adjusted = adjustments[(dates == "") | (dates <= as_of)]
     parts = [
         pd.DataFrame({"group": paid["township"], "amount_fen": paid["amount_fen"],
-                      "evidence": evidence_tokens(paid)}),
+                      "evidence": row_evidence(paid)}),
         pd.DataFrame({"group": temporary["township"], "amount_fen": temporary["amount_fen"],
-                      "evidence": evidence_tokens(temporary)}),
+                      "evidence": row_evidence(temporary)}),
         pd.DataFrame({"group": ADJUSTMENTS_GROUP,
                       "amount_fen": pd.to_numeric(adjusted["amount_fen"], errors="coerce")
-                      .astype("Int64").abs(), "evidence": evidence_tokens(adjusted)}),
+                      .astype("Int64").abs(), "evidence": row_evidence(adjusted)}),
     ]
     present = [part for part in parts if not part.empty]
     amounts = pd.concat(present, ignore_index=True) if present else parts[0]
@@ -89,7 +92,7 @@ def discretionary_amounts(frames: Frames, as_of: str) -> pd.DataFrame:
 
 
 def group_subject_type(group: str) -> str:
-    return ADJUSTMENTS_GROUP if group == ADJUSTMENTS_GROUP else SUBJECT_TYPE
+    return ADJUSTMENTS_GROUP if group == ADJUSTMENTS_GROUP else RULE.subject_type
 
 
 def _occurrence(group: str, count: int, shares: pd.Series, mad: float, mad_max: float,

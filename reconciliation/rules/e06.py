@@ -19,19 +19,24 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reconciliation.common import Frames
+from reconciliation.common import Frames, text
+from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
-    BANK_EVIDENCE, PAYROLL_EVIDENCE, Rule, collect, evidence_tokens, successful_payments,
-    text, yuan_text,
+    BANK_EVIDENCE,
+    PAYROLL_EVIDENCE,
+    successful_payments,
+    yuan_text,
 )
+from reconciliation.rules import Rule
 
-CODE = "E06"
-TITLE_ZH = "一卡多户"
-TITLE_EN = "shared bank account"
-SUBJECT_TYPE = "bank_account"
-SEVERITY = "high"
-DEFAULTS: dict = {"min_households": 3}
-RULE = Rule(CODE, SUBJECT_TYPE, SEVERITY, TITLE_ZH, TITLE_EN)
+RULE = Rule(
+    code="E06", title_zh="一卡多户",
+    title_en="shared bank account",
+    subject_type="bank_account", severity="high",
+    defaults={"min_households": 3},
+    crossing="bank_account",
+    cost=3,  # benchmarks/README.md: among the slowest
+)
 
 
 def _shared(frames: Frames, as_of: str, min_households: int) -> pd.DataFrame:
@@ -46,7 +51,7 @@ def _shared(frames: Frames, as_of: str, min_households: int) -> pd.DataFrame:
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
-    min_households = int(policy.get("min_households", DEFAULTS["min_households"]))
+    min_households = int(policy.get("min_households", RULE.defaults["min_households"]))
     paid = _shared(frames, as_of, min_households)
     per_household = paid.groupby(["subject_id", "household_id"], as_index=False).agg(
         period=("period", "min"), last=("period", "max"), count=("paid_fen", "size"),
@@ -60,4 +65,4 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
                 + " 至 " + per_household["last"] + "，户名 "
                 + per_household["holders"].replace("", "未填") + "）"))
     tokens = evidence_tokens(paid, PAYROLL_EVIDENCE + BANK_EVIDENCE)
-    return collect(occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens, RULE)
+    return findings_of(RULE, occurrences[["subject_id", "period", "amount_fen", "detail"]], tokens)

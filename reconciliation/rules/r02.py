@@ -21,23 +21,25 @@ import pandas as pd
 
 from domain.money import format_fen
 from reconciliation.common import Frames
-from reconciliation.occurrences import collapse, evidence_tokens, month_of, text
+from reconciliation.findings import findings_of
+from reconciliation.occurrences import month_of, row_evidence, stripped
 from reconciliation.policy import policy_fen
+from reconciliation.rules import Rule
 
-CODE = "R02"
-TITLE_ZH = "超权限审批"
-TITLE_EN = "above approval limit"
-SUBJECT_TYPE = "reserve_record"
-SEVERITY = "high"
-DEFAULTS: dict = {"township_limit": 1000, "county_limit": 20000}
-MONEY_KEYS = frozenset({"township_limit", "county_limit"})
+RULE = Rule(
+    code="R02", title_zh="超权限审批",
+    title_en="above approval limit",
+    subject_type="reserve_record", severity="high",
+    defaults={"township_limit": 1000, "county_limit": 20000},
+    money_keys=frozenset({"township_limit", "county_limit"}),
+)
 LEVEL_ZH = {"township": "乡镇", "county": "县级"}
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
     reserve = frames.reserve
     paid = reserve[(reserve["record_type"] == "disbursement") & (reserve["date"] <= as_of)]
-    level = text(paid, "approval_level").where(lambda s: s == "county", "township")
+    level = stripped(paid, "approval_level").where(lambda s: s == "county", "township")
     limit_fen = level.map({"township": policy_fen(policy["township_limit"]),
                            "county": policy_fen(policy["county_limit"])})
     over = paid[paid["amount_fen"] > limit_fen]
@@ -47,7 +49,6 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
               + "审批权限 " + limit_fen.map(format_fen) + " 元。")
     occurrences = pd.DataFrame({
         "subject_id": over["record_id"], "period": month_of(over["date"]),
-        "amount_fen": over["amount_fen"], "detail": detail, "evidence": evidence_tokens(over),
+        "amount_fen": over["amount_fen"], "detail": detail, "evidence": row_evidence(over),
     })
-    return collapse(occurrences, code=CODE, subject_type=SUBJECT_TYPE, severity=SEVERITY,
-                    title=f"{TITLE_ZH} {TITLE_EN}")
+    return findings_of(RULE, occurrences, details="given")
