@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from domain.money import to_fen
+from domain import money_facts
+from domain.money import from_fen, to_fen
 
 Fields = dict[str, Any]
 Lookup = Callable[[str, str], Fields | None]
@@ -55,20 +56,25 @@ def postings_for(kind: str, key: str, lookup: Lookup) -> list[tuple[str, list[Po
     rule = _RULES.get(kind)
     if rule is None:
         return []
+    if kind == "reserve":
+        fields = _settling_in_full(fields, lookup)
     out = rule(fields)
     assert sum(p.amount_fen for p in out) == 0, f"{kind} {key} posts unbalanced {out}"
     return [(f"{kind}|{key}", out)]
 
 
 def _payment(payroll: Fields | None, bank: Fields | None) -> list[Posting]:
-    if bank is None or bank.get("status") != "success":
+    """What ``domain.money_facts`` says the bank paid for the line, whatever its date:
+    postings carry their own business date, so the as-of cut is made when reading them."""
+    if bank is None or not money_facts.is_success(bank):
         return []
-    amount = fen(bank.get("amount"))
     if payroll is None:
-        return move("bank:unexplained", "suspense:bank-unmatched", amount)
+        return move("bank:unexplained", "suspense:bank-unmatched",
+                    money_facts.unexplained_fen(bank))
     program = payroll["program"]
     return move(f"township:{payroll['township']}:{program}",
-                f"household:{payroll['household_id']}:{program}", amount)
+                f"household:{payroll['household_id']}:{program}",
+                money_facts.paid_fen(payroll, bank))
 
 
 def _budget(f: Fields) -> list[Posting]:
@@ -81,12 +87,28 @@ def _allocation(f: Fields) -> list[Posting]:
                 fen(f["amount"]))
 
 
+def _settling_in_full(f: Fields, lookup: Lookup) -> Fields:
+    """A settlement without an amount with the amount it settles (``money_facts``: its
+    disbursement's whole amount). Any other reserve record as it is.
+
+    Known limit: the disbursement is read as the ledger holds it when the settlement is
+    projected. A settlement recorded before its disbursement posts nothing, and a later
+    correction of the disbursement does not re-post it; the frames (registers, rules)
+    always read both as they stand, so only the ledger accounts could lag."""
+    if f.get("record_type") != money_facts.RESERVE_SETTLEMENT \
+            or money_facts.amount_fen(f.get("amount")) is not None:
+        return f
+    reference = str(f.get("reference_id") or "")
+    disbursement = lookup("reserve", reference) if reference else None
+    return {**f, "amount": from_fen(money_facts.settled_fen(f, disbursement))}
+
+
 def _reserve(f: Fields) -> list[Posting]:
     amount, township = fen(f["amount"]), f["township"]
     kind = f["record_type"]
-    if kind in ("advance", "replenishment"):
+    if kind in money_facts.RESERVE_FUNDING:
         return move("county:reserve-pool", f"reserve:{township}", amount)
-    if kind == "disbursement":
+    if kind == money_facts.RESERVE_DISBURSEMENT:
         payee = f.get("household_id") or "non-enrolled"
         return move(f"reserve:{township}", f"household:{payee}:temporary", amount)
     # settlement: the documented aid is charged to the township's temporary-aid money

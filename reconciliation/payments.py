@@ -15,26 +15,17 @@ import calendar
 import numpy as np
 import pandas as pd
 
+from domain import money_facts
 from domain.ids import to18
+from domain.money_facts import (  # noqa: F401 - the rules' names for them
+    BANK_RENAMES, LINE_KEY, STATUS_FAILED, STATUS_SUCCESS,
+)
 from domain.schema import PROGRAMS
 from reconciliation.common import Frames, text
 
-STATUS_SUCCESS = "success"
-STATUS_FAILED = "failed"
 PERIOD_MIN = "0000-01"  # stands for "since always" (a household with no enrolment rows)
 PERIOD_MAX = "9999-12"  # stands for "still enrolled" (empty exit_period)
 ID_LEGACY_LENGTH = 15
-
-# Bank-return columns renamed when joined to payroll, so both sides stay visible.
-BANK_RENAMES: dict[str, str] = {
-    "account_holder": "holder_bank",
-    "bank_account": "account_bank",
-    "amount_fen": "amount_fen_bank",
-    "evidence_event": "evidence_event_bank",
-    "evidence_row": "evidence_row_bank",
-    "recorded_at": "recorded_at_bank",
-}
-LINE_KEY = ["batch_id", "line_no"]
 PAYROLL_EVIDENCE = ["evidence_event", "evidence_row"]
 BANK_EVIDENCE = ["evidence_event_bank", "evidence_row_bank"]
 
@@ -115,9 +106,8 @@ def period_end(periods: pd.Series) -> pd.Series:
 
 
 def dated_by(dates: pd.Series, as_of: str) -> pd.Series:
-    """True where a date is empty or on/before as-of: a fact by then (README: As-of)."""
-    dates = text(dates)
-    return (dates == "") | (dates <= as_of)
+    """True where a date is empty or on/before as-of: a fact by then (``domain.money_facts``)."""
+    return money_facts.happened_by_dates(dates, as_of)
 
 
 # ---------------------------------------------------------------- payroll and bank
@@ -131,25 +121,19 @@ def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
 
 
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Payroll lines joined to their bank lines (same batch_id and line_no). Payroll columns keep their names; the bank's colliding
-    columns are renamed per ``BANK_RENAMES`` (status, fail_reason, value_date as is)."""
-    bank = known_bank_lines(frames, as_of).rename(columns=BANK_RENAMES)
-    return frames.payroll.merge(bank, on=LINE_KEY, how="inner")
+    """Payroll lines joined to their bank lines (``money_facts.matched_lines``): payroll
+    columns keep their names, the bank's colliding ones are renamed per ``BANK_RENAMES``."""
+    return money_facts.matched_lines(frames.payroll, known_bank_lines(frames, as_of))
 
 
 def successful_payments(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Matched bank lines with status success."""
+    """Matched bank lines with status success, ``paid_fen`` their amount."""
     return successful_of(matched_lines(frames, as_of))
 
 
 def successful_of(matched: pd.DataFrame) -> pd.DataFrame:
-    """The successes among matched lines. ``paid_fen`` is the bank's amount; a success
-    line the bank left without an amount is taken to have paid the payroll amount (the
-    only amount on record)."""
-    paid = matched[matched["status"] == STATUS_SUCCESS].copy()
-    bank_fen = paid["amount_fen_bank"].astype("Int64")
-    paid["paid_fen"] = bank_fen.fillna(paid["amount_fen"].astype("Int64")).astype("int64")
-    return paid
+    """The successful payments among matched lines (``money_facts.successful_of``)."""
+    return money_facts.successful_of(matched)
 
 
 def failed_lines(frames: Frames, as_of: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from domain import money_facts
 from reconciliation.common import Frames, text
 from reconciliation.findings import evidence_tokens, findings_of
 from reconciliation.payments import (
@@ -41,15 +42,11 @@ KEY = ["township", "program", "year"]
 
 def _payments(frames: Frames, as_of: str) -> pd.DataFrame:
     paid = successful_payments(frames, as_of)
-    dates = text(paid["value_date"])
-    year = dates.str[:4].where(dates != "", text(paid["period"]).str[:4])
-    return paid.assign(year=year, township=text(paid["township"]))
+    return paid.assign(year=money_facts.payment_years(paid), township=text(paid["township"]))
 
 
 def _allocations(frames: Frames, as_of: str) -> pd.DataFrame:
-    allocations = frames.allocations
-    dates = text(allocations["date"])
-    known = allocations[dates != ""]
+    known = money_facts.allocated_by(frames.allocations, None)
     return known.assign(year=text(known["date"]).str[:4], township=text(known["township"]))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from domain import money_facts
 from domain.money import format_fen
 from reconciliation.common import Frames
 from reconciliation.findings import findings_of
@@ -32,8 +33,7 @@ RULE = Rule(
     title_en="reserve overdrawn",
     subject_type="township", severity="high",
 )
-FUNDING_TYPES = ("advance", "replenishment")
-MOVING_TYPES = (*FUNDING_TYPES, "disbursement")
+MOVING_TYPES = (*money_facts.RESERVE_FUNDING, money_facts.RESERVE_DISBURSEMENT)
 
 
 def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
@@ -53,10 +53,8 @@ def check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame:
 
 def _day_ends(moves: pd.DataFrame) -> pd.DataFrame:
     """Per township and day: the reserve balance at the end of the day."""
-    signed = moves["amount_fen"].where(moves["record_type"].isin(FUNDING_TYPES),
-                                       -moves["amount_fen"])
-    days = (moves.assign(signed_fen=signed).groupby(["township", "date"], sort=True)
-            ["signed_fen"].sum().reset_index())
+    signed = moves.assign(signed_fen=money_facts.reserve_flow_fen(moves))
+    days = signed.groupby(["township", "date"], sort=True)["signed_fen"].sum().reset_index()
     days["balance_fen"] = days.groupby("township")["signed_fen"].cumsum()
     days["next_date"] = days.groupby("township")["date"].shift(-1).fillna("")
     return days
