@@ -114,16 +114,17 @@ def dated_by(dates: pd.Series, as_of: str) -> pd.Series:
 
 
 def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Every bank-return line on record. The contract words payments without an as-of
-    bound (only P06 says "by the as-of date"), so a payment value-dated after as-of is
-    still a payment; ``as_of`` stays in the signature for the rules that do bound it."""
-    return frames.bank_return
+    """The bank-return lines that had happened by the end of as-of: ``reconcile --as-of``
+    reads the books as they stood then, so a line value-dated later (a success or a
+    failure) has not happened yet, for every rule (``domain.money_facts``)."""
+    bank = frames.bank_return
+    return bank[money_facts.happened_by_dates(bank["value_date"], as_of)]
 
 
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Payroll lines joined to their bank lines (``money_facts.matched_lines``): payroll
+    """Payroll lines joined to their bank lines known by as-of (``money_facts``): payroll
     columns keep their names, the bank's colliding ones are renamed per ``BANK_RENAMES``."""
-    return money_facts.matched_lines(frames.payroll, known_bank_lines(frames, as_of))
+    return money_facts.matched_lines(frames.payroll, frames.bank_return, as_of)
 
 
 def successful_payments(frames: Frames, as_of: str) -> pd.DataFrame:

@@ -46,7 +46,7 @@ def _payments(frames: Frames, as_of: str) -> pd.DataFrame:
 
 
 def _allocations(frames: Frames, as_of: str) -> pd.DataFrame:
-    known = money_facts.allocated_by(frames.allocations, None)
+    known = money_facts.allocated_by(frames.allocations, as_of)
     return known.assign(year=text(known["date"]).str[:4], township=text(known["township"]))
 
 

@@ -147,7 +147,8 @@ class Reference:
         self.t, self.as_of, self.found = t, as_of, set()
         self.households = {h["household_id"]: h for h in t["households"]}
         self.payroll = {(p["batch_id"], p["line_no"]): p for p in t["payroll"]}
-        self.bank = t["bank_return"]  # payments are not bounded by as-of (only P06 is)
+        # the books as they stood at the end of as-of: later bank lines have not happened
+        self.bank = by_date(t["bank_return"], as_of, "value_date")
         self.payments = [(self.payroll[key], b) for b in self.bank
                          if b["status"] == "success" and (key := (b["batch_id"], b["line_no"]))
                          in self.payroll]
@@ -200,7 +201,7 @@ class Reference:
         spent, allocated = defaultdict(int), defaultdict(int)
         for p, b in self.payments:
             spent[(b["value_date"][:4], p["township"], p["program"])] += b["amount"]
-        for a in self.t["allocations"]:
+        for a in by_date(self.t["allocations"], self.as_of):
             allocated[(a["date"][:4], a["township"], a["program"])] += a["amount"]
         for (year, township, program), fen in spent.items():
             if fen > allocated[(year, township, program)]:

@@ -117,6 +117,19 @@ def test_failed_payment_after_death_is_not_e01():
     assert found.empty
 
 
+def test_payment_value_dated_after_as_of_is_not_e01_and_not_in_its_amount():
+    # reconcile --as-of reads the books as they stood at the end of that day
+    later = paid("B1", "2", period="2025-06", value_date="2025-07-01")
+    found = run(e01, later, households=[household()], deaths=[death()])
+    assert found.empty
+    found = run(e01, paid("B1", "1", period="2025-04"), later,
+                households=[household()], deaths=[death()])
+    assert found.iloc[0]["amount_fen"] == 24200  # the April payment only
+    assert "payroll.csv#B1-2" not in found.iloc[0]["evidence"].split()
+    assert run(e01, later, households=[household()], deaths=[death()],
+               as_of="2025-07-01").iloc[0]["amount_fen"] == 24200
+
+
 # ------------------------------------------------------------------ E02
 
 
@@ -242,6 +255,12 @@ def test_payment_after_exit_is_e04():
     assert "payroll.csv#B1-1" not in row["evidence"].split()
 
 
+def test_payment_after_exit_value_dated_after_as_of_is_not_e04_yet():
+    found = run(e04, paid("B1", "2", period="2025-04", value_date="2025-07-01"),
+                enrolments=[enrolment(exit_="2025-04")])
+    assert found.empty
+
+
 def test_gradual_exit_is_payable_through_its_last_period_but_not_after():
     found = run(e04, paid("B1", "1", period="2025-04"), paid("B1", "2", period="2025-05"),
                 paid("B1", "3", period="2025-06"),
@@ -333,6 +352,13 @@ def test_policy_min_households_two_flags_two_households_on_one_account():
     assert list(found["subject_id"]) == ["6222001"]
 
 
+def test_payments_value_dated_after_as_of_do_not_count_for_e06():
+    rows = [paid("B1", "1", "H1"), paid("B1", "2", "H2"),
+            paid("B1", "3", "H3", value_date="2025-07-01")]
+    assert run(e06, *rows).empty
+    assert run(e06, *rows, as_of="2025-07-01").iloc[0]["amount_fen"] == 3 * 24200
+
+
 # ------------------------------------------------------------------ E07
 
 
@@ -387,6 +413,12 @@ def test_head_holding_a_car_worth_the_threshold_while_paid_is_e08():
     assert "车辆" in row["detail"] and "30000.00" in row["detail"]
     assert {"holdings.csv#2", "households.csv#H1", "payroll.csv#B1-2"} <= set(
         row["evidence"].split())
+
+
+def test_payment_value_dated_after_as_of_is_not_e08_yet():
+    found = run(e08, paid("B1", "1", period="2025-06", value_date="2025-07-01"),
+                households=[household()], holdings=[holding(3_000_000, "2025-02-10")])
+    assert found.empty
 
 
 def test_holding_worth_29999_99_is_not_e08():

@@ -72,11 +72,12 @@ def test_previous_period_crosses_the_year_boundary():
         "2024-12", "2025-06", ""]
 
 
-def test_a_success_value_dated_after_as_of_is_still_a_payment():
-    # the contract bounds payments by as-of only in P06 ("by the as-of date")
+def test_a_success_value_dated_after_as_of_is_not_yet_a_payment():
+    # reconcile --as-of reads the books as they stood at the end of that day
     frames = frames_from_rows(payroll=[pay("B1", "1")],
                               bank_return=[bank("B1", "1", value_date="2025-07-01")])
-    assert len(successful_payments(frames, AS_OF)) == 1
+    assert successful_payments(frames, AS_OF).empty
+    assert len(successful_payments(frames, "2025-07-01")) == 1
 
 
 # ------------------------------------------------------------------ P01
@@ -98,10 +99,12 @@ def test_payroll_line_whose_bank_line_failed_is_not_p01():
     assert found.empty
 
 
-def test_bank_line_value_dated_after_as_of_still_answers_p01():
+def test_bank_line_value_dated_after_as_of_has_not_answered_p01_yet():
     found = run(p01, payroll=[pay("B1", "1")],
                 bank_return=[bank("B1", "1", value_date="2025-07-02")])
-    assert found.empty
+    assert list(found["subject_id"]) == ["B1:1"]
+    assert run(p01, as_of="2025-07-02", payroll=[pay("B1", "1")],
+               bank_return=[bank("B1", "1", value_date="2025-07-02")]).empty
 
 
 def test_payroll_line_of_a_later_period_without_bank_line_is_p01_too():
@@ -128,6 +131,11 @@ def test_failed_bank_line_in_no_payroll_is_not_p02():
     assert found.empty
 
 
+def test_bank_payment_in_no_payroll_value_dated_after_as_of_is_not_p02_yet():
+    found = run(p02, bank_return=[bank("B1", "9", value_date="2025-07-01")])
+    assert found.empty
+
+
 # ------------------------------------------------------------------ P03
 
 
@@ -151,6 +159,12 @@ def test_equal_amounts_written_differently_are_not_p03():
 def test_failed_line_with_a_different_amount_is_not_p03():
     found = run(p03, payroll=[pay("B1", "1")],
                 bank_return=[bank("B1", "1", status="failed", amount_fen=0)])
+    assert found.empty
+
+
+def test_different_amount_value_dated_after_as_of_is_not_p03_yet():
+    found = run(p03, payroll=[pay("B1", "1")],
+                bank_return=[bank("B1", "1", amount_fen=20000, value_date="2025-07-01")])
     assert found.empty
 
 
@@ -194,6 +208,12 @@ def test_unregistered_holder_and_account_are_not_p04():
     assert found.empty
 
 
+def test_other_account_on_a_bank_line_value_dated_after_as_of_is_not_p04_yet():
+    found = run(p04, payroll=[pay("B1", "1", account="6222001")],
+                bank_return=[bank("B1", "1", account="6222999", value_date="2025-07-01")])
+    assert found.empty
+
+
 # ------------------------------------------------------------------ P05
 
 
@@ -223,6 +243,13 @@ def test_same_period_of_two_programs_is_not_p05():
                               pay("B1", "2", program="disability")],
                 bank_return=[bank("B1", "1"), bank("B1", "2")])
     assert found.empty
+
+
+def test_second_payment_value_dated_after_as_of_is_not_p05_yet():
+    rows = dict(payroll=[pay("B1", "1"), pay("B2", "1")],
+                bank_return=[bank("B1", "1"), bank("B2", "1", value_date="2025-07-01")])
+    assert run(p05, **rows).empty
+    assert list(run(p05, as_of="2025-07-01", **rows)["subject_id"]) == ["H1"]
 
 
 # ------------------------------------------------------------------ P06
@@ -290,10 +317,23 @@ def test_spending_exactly_equal_to_allocations_is_not_b01():
     assert found.empty
 
 
-def test_allocation_later_in_the_same_year_covers_b01_spending():
-    # B01 compares a year's payments with that year's allocations, whatever the as-of
+def test_allocation_later_in_the_year_but_by_as_of_covers_b01_spending():
+    found = run(b01, payroll=[pay("B1", "1")], bank_return=[bank("B1", "1")],
+                allocations=[allocation("A1", 24200, date="2025-06-30")])
+    assert found.empty
+
+
+def test_allocation_dated_after_as_of_does_not_cover_b01_spending_yet():
     found = run(b01, payroll=[pay("B1", "1")], bank_return=[bank("B1", "1")],
                 allocations=[allocation("A1", 24200, date="2025-07-01")])
+    assert list(found["subject_id"]) == ["城关镇|dibao"]
+    assert found.iloc[0]["amount_fen"] == 24200
+
+
+def test_payment_value_dated_after_as_of_is_not_b01_spending_yet():
+    found = run(b01, payroll=[pay("B1", "1"), pay("B1", "2", period="2025-06")],
+                bank_return=[bank("B1", "1"), bank("B1", "2", value_date="2025-07-03")],
+                allocations=[allocation("A1", 24200)])
     assert found.empty
 
 
