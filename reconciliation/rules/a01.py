@@ -1,21 +1,7 @@
 """A01 未确权/未管护 — asset without owner or custodian.
 
-Rule: more than ``days`` (90) days after registration (as-of − ``registered_on`` >
-``days``), an ``operating`` or ``household`` asset with an empty ``rights_holder`` and no
-``rights_confirmed`` event dated on or before as-of; or a ``public_welfare`` asset with an
-empty ``custodian`` and no ``custodian_assigned`` event dated on or before as-of.
-Amount: the asset's registered value; period: the month of registration.
-
-Why a red flag: every poverty-alleviation asset needs a rights holder and a custodian
-(五权, 四张清单). An asset nobody owns earns income nobody accounts for, and one nobody
-looks after decays or quietly changes hands (资产流失).
-
-Data: ``assets`` (asset_id, asset_class, rights_holder, custodian, registered_on, value),
-``asset_events`` (asset_id, event_type, date).
-Policy: ``days`` (90).
-Legitimate look-alikes: registered exactly 90 days ago (still within the grace period);
-rights or custody confirmed by an event rather than in the register; a public-welfare
-asset without a rights holder (custody is what it needs).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/A01.md; this module implements that page.
 """
 
 from __future__ import annotations

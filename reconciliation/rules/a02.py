@@ -1,18 +1,7 @@
 """A02 违规处置 — disposal without approval.
 
-Rule: a ``transferred`` or ``disposed`` asset event, dated on or before as-of, with an
-empty ``approval_document``. Amount: the asset's registered value (empty when the asset
-is not in the register); period: the month of the first such event.
-
-Why a red flag: project assets are state or collective property; transferring or
-disposing of them needs an approval under the asset rules. Without a document the asset
-may simply have been given away or sold off the books (资产流失).
-
-Data: ``asset_events`` (asset_id, event_type, date, amount, approval_document),
-``assets`` (asset_id, value).
-Policy: none.
-Legitimate look-alikes: a disposal with an approval document; an inspection or value
-adjustment (no change of hands).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/A02.md; this module implements that page.
 """
 
 from __future__ import annotations

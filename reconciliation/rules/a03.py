@@ -1,18 +1,7 @@
 """A03 收益滞留 — income left undistributed.
 
-Rule: per asset, the income recorded (``income_recorded`` events) on dates more than
-``days`` (180) before as-of exceeds everything distributed from the asset
-(``income_distributed`` events dated on or before as-of, whatever their age). Amount:
-the excess; period: the month of the earliest such income.
-
-Why a red flag: asset income belongs to the village and the poor households (dividends,
-maintenance, public welfare). Income that sits for half a year is income someone is
-holding on to — or has already spent without recording it.
-
-Data: ``asset_events`` (asset_id, event_type, date, amount).
-Policy: ``days`` (180).
-Legitimate look-alikes: income recorded exactly 180 days ago (still within the period);
-recent income not yet distributed.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/A03.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
 """A04 收益违规使用 — income misdirected.
 
-Rule: an ``income_distributed`` event, dated on or before as-of, whose ``purpose`` is not
-one of ``operation_maintenance`` (运行管护), ``consolidation`` (巩固脱贫成果),
-``village_public_welfare`` (村级公益事业), ``household_dividend`` (农户分红). An empty
-purpose is not one of them. Amount: the total of those distributions; period: the month
-of the first.
-
-Why a red flag: the income of poverty-alleviation assets may go only to those four uses.
-Anything else (office costs, entertainment, loans, "other") is income diverted from the
-people it was meant for.
-
-Data: ``asset_events`` (asset_id, event_id, event_type, date, amount, purpose).
-Policy: none.
-Legitimate look-alikes: the purpose written in Chinese (the parser normalises the
-aliases; the same aliases are accepted here so frames built any other way agree).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/A04.md; this module implements that page.
 """
 
 from __future__ import annotations

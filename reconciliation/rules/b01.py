@@ -1,18 +1,7 @@
 """B01 超拨付支出 — spending above allocation.
 
-Rule: for some year ≤ the as-of year, the successful payments with value date in that
-year (≤ as-of) of payroll lines of one township and program exceed the allocations to
-that township and program dated in that year (≤ as-of). Subject ``township|program``;
-the amount is the largest yearly excess; the period is empty. A success the bank left
-undated is counted in its payroll period's year.
-
-Why it is a red flag: a township paying out more than the county allocated it is
-spending money from somewhere else — misdirected funds, or payments nobody budgeted.
-
-Data: payroll, bank_return, allocations. Policy keys: none.
-
-Legitimate look-alikes (not flagged): spending exactly equal to the allocations; an
-allocation dated later in the same year (≤ as-of) that covers the payments.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/B01.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
 """D01 同一人经办审批 — self-approval.
 
-Rule: a reserve ``disbursement`` (dated on or before as-of) or an adjustment (dated on or
-before as-of, or undated) whose non-empty ``approver`` is its ``recorded_by`` (compared
-after stripping spaces). Subject: the disbursement's ``record_id`` (subject_type
-``reserve_record``) or the ``adjustment_id`` (subject_type ``adjustment``). Amount: the
-sum moved (an adjustment's absolute value); period: the month of its date.
-
-Why a red flag: the four-eyes principle (经办与审批分离) is what stops one person paying
-themselves or their friends; a record approved by the person who entered it has had no
-second look at all.
-
-Data: ``reserve`` (record_type, record_id, amount, date, approver, recorded_by),
-``adjustments`` (adjustment_id, amount, date, approver, recorded_by).
-Policy: none.
-Legitimate look-alikes: different people; a record with no approver filled in (missing
-approval is a different question, not self-approval).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/D01.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
 """E01 死亡冒领 — paid after death.
 
-Rule: a successful payment (matched success, value date empty or ≤ as-of) for a period
-after the month of death of the household head — the death record's ``id_number``
-equals the household's head ID or the payroll line's ``payee_id_number`` (after
-``to18``; empty never matches). Amount: those payments; period: the first. Deaths
-dated after as-of are not yet facts and are ignored.
-
-Why it is a red flag: relatives or cadres keep collecting a dead person's benefit
-(冒领); civil-affairs must stop payment from the month after death.
-
-Data: payroll, bank_return, households, deaths. Policy keys: none.
-
-Legitimate look-alikes (not flagged): the payment for the month of death itself (that
-month is still payable); a payment before the death.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E01.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,21 +1,7 @@
 """E02 重复享受 — duplicate benefit.
 
-Rule: (a) one head ID (after ``to18``; empty never matches) is head of ≥ 2 households
-whose enrolments overlap in some period (a household with no enrolment rows counts as
-always enrolled), or (b) one head ID has overlapping ``dibao`` and ``tekun`` enrolments,
-in one household or in several. Every household involved is flagged. An enrolment is
-active for ``start_period`` ≤ p < ``exit_period`` (empty exit: still enrolled), extended
-through ``gradual_exit_until`` inclusive. Period: the first overlapping period (empty
-when both sides count as always enrolled).
-
-Why it is a red flag: one person drawing the same kind of benefit twice — registered in
-two villages, or kept on dibao after moving to tekun support, which by policy replaces it.
-
-Data: households, enrolments. Policy keys: none.
-
-Legitimate look-alikes (not flagged): dibao exited the month tekun starts (dibao's
-last period is the month before); one household enrolled in dibao and a non-exclusive
-program (e.g. disability) at once.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E02.md; this module implements that page.
 """
 
 from __future__ import annotations

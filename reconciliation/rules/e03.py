@@ -1,18 +1,7 @@
 """E03 超标准发放 — above standard.
 
-Rule: a payroll line whose amount is above the standard for its program and the year
-of its period — the standard × the household's ``members`` when the standard's unit is
-``per_person``. Amount: the excess, summed per household; period: the first. No standard
-for the program and year means no check; a ``per_person`` standard for a household
-missing from the register cannot be scaled and is not checked.
-
-Why it is a red flag: the standard is the maximum monthly benefit; paying above it is
-either an error or money inflated on the way to someone's pocket.
-
-Data: payroll, standards, households. Policy keys: none.
-
-Legitimate look-alikes (not flagged): an amount exactly the standard; a per-person
-standard times the household's members (a 3-person household may get 3 × standard).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E03.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
 """E04 退出后仍发放 — paid after exit.
 
-Rule: a successful payment (matched success, value date empty or ≤ as-of) for
-(household, program, period) where an enrolment of that household and program has
-``exit_period`` ≤ period and not period ≤ ``gradual_exit_until``, and no enrolment of
-that household and program covers the period (start ≤ period < exit, or ≤ gradual exit).
-Amount: those payments; period: the first.
-
-Why it is a red flag: a household that left the program (income above the line, moved,
-died) still being paid — the payroll was not updated, or someone keeps the money.
-
-Data: payroll, bank_return, enrolments. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a payment during gradual exit (渐退), up to its last
-period inclusive; a household that exited and was enrolled again (a later enrolment
-covers the period); a payment for the month before exit.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E04.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
-"""E05 优亲厚友 — official's relative (review).
+"""E05 优亲厚友 — official's relative.
 
-Rule: a payroll line's ``payee_id_number``, or the household head's ID, equals an
-official's ``official_id_number`` or ``relative_id_number`` (after ``to18``; empty never
-matches). Only households with a payroll line are checked. Period: the household's
-earliest payroll period concerned; amount: empty (a lead for review, not a sum owed).
-
-Why it is a red flag: benefits steered to officials' families (优亲厚友) are a standing
-target of civil-affairs inspections; every such case needs its eligibility reviewed.
-
-Data: payroll, households, officials. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a relative of an official whose ID differs in one
-digit (IDs must be equal); an official's relative in the register who is never paid.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E05.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
 """E06 一卡多户 — shared bank account.
 
-Rule: one bank account (the account on the bank line, as stored; empty never matches)
-receives successful payments (matched success, value date empty or ≤ as-of) for at
-least ``min_households`` (default 3) distinct households. Subject: the account; amount:
-everything paid into it; period: the first period paid; detail: each household's
-payments.
-
-Why it is a red flag: one card collecting for several households is the signature of a
-cadre or agent holding villagers' cards (代管存折) and drawing their benefits.
-
-Data: payroll, bank_return. Policy keys: ``min_households`` (int, default 3).
-
-Legitimate look-alikes (not flagged): two households on one account (e.g. an elderly
-parent's household paid into a child's card) — below the threshold.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E06.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """E07 身份信息不实 — invalid ID number.
 
-Rule: the household head's ID number fails GB 11643 (``domain.ids.problem``): wrong
-length or characters, wrong check character, or an impossible birth date (not a
-calendar date, before 1890, or after the as-of date). Period and amount: empty. A head
-ID left empty is "not recorded" and is not checked here.
-
-Why it is a red flag: an ID that cannot exist hides a fictitious household (虚报冒领) or
-a mistyped register that defeats every other cross-check (deaths, officials, holdings).
-
-Data: households. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a lower-case ``x`` check character; a 15-digit
-legacy number with a valid birth date (widened by ``to18``).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E07.md; this module implements that page.
 """
 
 from __future__ import annotations

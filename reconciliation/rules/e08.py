@@ -1,19 +1,7 @@
-"""E08 大数据比对 — undeclared holdings (车辆/工商/房产).
+"""E08 大数据比对 — undeclared holdings.
 
-Rule: the household head (ID after ``to18``) holds a vehicle, business or property of
-value ≥ ``min_value`` (yuan, default 30000; compared in fen) registered on or before the
-end of a period for which the household received a successful payment (matched success,
-value date empty or ≤ as-of). Amount: the holding's value (summed over the household's
-flagged holdings); period: the first paid period whose end is on or after the
-registration. Holdings registered after as-of are not yet facts and are ignored.
-
-Why it is a red flag: dibao and tekun are means-tested; a car, a registered business or
-a property worth that much means the household's means were under-declared.
-
-Data: payroll, bank_return, households, holdings. Policy keys: ``min_value`` (yuan).
-
-Legitimate look-alikes (not flagged): a holding worth 29999.99 yuan; a holding
-registered after the end of the household's last paid period.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/E08.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
 """P01 未回盘 — payment not confirmed by bank.
 
-Rule: a payroll line whose period is ≤ the as-of month has no bank-return line at all
-for its ``batch_id:line_no``; bank lines with a value date after as-of do not count.
-
-Why it is a red flag: money the county ordered paid with no word from the bank may
-never have reached the household, or may have been paid outside the reconciled channel
-(cash, another account) where nobody can see who took it.
-
-Data: payroll, bank_return. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a line whose bank line came back failed — that is
-P06's business; a payroll line for a period after the as-of month (not yet due).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/P01.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
 """P02 账外支付 — bank payment not in payroll.
 
-Rule: a successful bank-return line (value date empty or ≤ as-of) whose
-``batch_id:line_no`` is in no payroll.
-
-Why it is a red flag: the bank paid money nobody approved in a payroll list; that is
-the classic way to slip a fictitious or private payee into a batch.
-
-Data: bank_return, payroll. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a failed unmatched bank line (no money moved);
-a success dated after as-of (not yet a fact).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/P02.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
 """P03 金额不符 — amount differs.
 
-Rule: a matched successful bank line (value date empty or ≤ as-of) whose amount differs
-from the payroll line's; the amount at stake is the absolute difference.
-
-Why it is a red flag: the bank paid something other than what was approved: skimming
-(paid less than approved, the rest kept) or padding (paid more than approved).
-
-Data: payroll, bank_return. Policy keys: none.
-
-Legitimate look-alikes (not flagged): equal amounts written differently (``242`` vs
-``242.00``: both are 24200 fen once parsed); a failed line (nothing paid); a success
-line with no amount on the bank's side (nothing to compare).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/P03.md; this module implements that page.
 """
 
 from __future__ import annotations

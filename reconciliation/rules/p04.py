@@ -1,22 +1,7 @@
-"""P04 收款人不符 — payee differs (代领截留).
+"""P04 收款人不符 — payee differs.
 
-Rule: a matched bank line (any status; value date empty or ≤ as-of) where
-  (a) the bank line's account ≠ the payroll line's account, or
-  (b) the bank line's holder ≠ the household's registered ``account_holder`` (when
-      registered), or
-  (c) the payroll line's account ≠ the household's registered ``bank_account`` (when
-      registered).
-Accounts are compared as stored (the parser strips spaces). A comparison needs both
-sides: an empty value on either side is "not recorded", never a difference.
-
-Why it is a red flag: benefits diverted into someone else's account — a village cadre
-or relative collecting on the household's behalf and keeping it (代领截留).
-
-Data: payroll, bank_return, households. Policy keys: none.
-
-Legitimate look-alikes (not flagged): an account written with spaces in the file (the
-parser strips them, so the stored accounts are equal); the holder equal to the
-registered holder; a household with no registered account or holder.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/P04.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """P05 重复发放 — paid twice.
 
-Rule: more than one successful payment (matched success, value date empty or ≤ as-of)
-for one (household, program, period). One finding per household, listing every such
-(program, period); the amount at stake is the payments beyond the first of each (first
-by value date, then batch and line), summed; the period is the earliest concerned.
-
-Why it is a red flag: the same month's benefit paid twice — a duplicated payroll line,
-a "reissue" of a payment that had in fact succeeded, or a ghost second batch.
-
-Data: payroll, bank_return. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a failed line and its reissue (only one success);
-the same period paid under two different programs (e.g. dibao and disability subsidy).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/P05.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """P06 失败未重发 — failed payment left unresolved.
 
-Rule: a failed bank line (matched, value date empty or ≤ as-of) with no successful
-payment for the same household, program and period whose value date is ≥ the failure's
-and ≤ as-of. An undated date on either side cannot prove the success came earlier, so
-it resolves the failure.
-
-Why it is a red flag: the household never got that month's money, and an unresolved
-failure is where funds quietly stay in a township account or get "reissued" by hand.
-
-Data: payroll, bank_return. Policy keys: none.
-
-Legitimate look-alikes (not flagged): a failure followed by a successful reissue in a
-later batch (new batch_id:line_no, same household, program and period).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/P06.md; this module implements that page.
 """
 
 from __future__ import annotations

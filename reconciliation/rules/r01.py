@@ -1,20 +1,7 @@
 """R01 备用金未核销 — reserve disbursement not settled.
 
-Rule: a reserve ``disbursement`` (dated on or before as-of) that was settled — a
-``settlement`` whose ``reference_id`` is the disbursement's ``record_id``, dated on or
-before as-of; the earliest one counts — more than ``settle_within_days`` days after the
-disbursement's date, or that is still unsettled on the as-of date when as-of − date is
-more than ``settle_within_days``.
-
-Why a red flag: "pay first, document later" (先行救助) is allowed only because the
-documents follow quickly. A payment that stays unsettled is money out of the reserve
-with no proof of who received it or why: the classic cover for withholding or
-embezzlement (截留挪用).
-
-Data: ``reserve`` (record_type, record_id, date, amount, reference_id).
-Policy: ``settle_within_days`` (30).
-Legitimate look-alikes: settled on day 30 exactly; a settlement recorded after as-of
-(not yet a fact: the disbursement counts as unsettled, which is then correct).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/R01.md; this module implements that page.
 """
 
 from __future__ import annotations

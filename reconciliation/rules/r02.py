@@ -1,18 +1,7 @@
 """R02 超权限审批 — above approval limit.
 
-Rule: a reserve ``disbursement`` (dated on or before as-of) whose amount is above the
-limit of its ``approval_level``: ``township_limit`` (1000 yuan) for ``township``,
-``county_limit`` (20000 yuan) for ``county``. An empty level is township (the level that
-pays from the reserve); an unrecognised level is treated as township too, the stricter
-reading. Amount: the disbursement.
-
-Why a red flag: tiered approval (分级审批) is the control on discretionary temporary aid;
-a township approving beyond its authority has bypassed the county's review.
-
-Data: ``reserve`` (record_type, record_id, amount, date, approval_level).
-Policy: ``township_limit`` (1000), ``county_limit`` (20000), in yuan.
-Legitimate look-alikes: exactly 1000 at township level (the limit is inclusive); above
-1000 with county approval.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/R02.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
 """R03 化整为零 — split disbursements.
 
-Rule: two or more reserve ``disbursement`` records to one household (dated on or before
-as-of), whose dates lie within ``window_days`` (30) of each other, each at or below
-``township_limit`` (1000 yuan) and together above it. Disbursements above the limit are
-R02's business and take no part here. Overlapping groups of one household merge into
-one episode; the amount is the total of the disbursements involved.
-
-Why a red flag: splitting one payment into several just under the township's approval
-limit keeps it away from county review — the textbook way round tiered approval.
-
-Data: ``reserve`` (record_type, record_id, household_id, amount, date).
-Policy: ``township_limit`` (1000, yuan), ``window_days`` (30).
-Legitimate look-alikes: two disbursements 31 days apart (a new emergency); two small
-payments that together stay within the limit.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/R03.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
 """R04 备用金透支 — reserve overdrawn.
 
-Rule: at the end of some day on or before as-of, a township's reserve disbursements to
-date exceed its advances plus replenishments to date. Days are netted first, so a
-disbursement covered by an advance of the same day is no overdraft. Consecutive
-overdrawn days form one episode; the finding lists every episode. Amount: the largest
-overdraft; period: the month of the first overdraft. Settlements move no money (they
-document a disbursement) and do not count.
-
-Why a red flag: a township cannot pay out more than the county advanced it. An
-overdraft means money came from somewhere off the books (another fund, a private
-advance) or the disbursements recorded are not the ones paid.
-
-Data: ``reserve`` (record_type, township, amount, date).
-Policy: none.
-Legitimate look-alikes: a disbursement on the same day as the advance that covers it;
-spending exactly the advances.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/R04.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,23 +1,7 @@
-"""S01 本福特首位数字偏离 — Benford first-digit nonconformity (statistical lead).
+"""S01 首位数字偏离 — Benford first-digit nonconformity.
 
-Screen: per township, the discretionary amounts of at least 10 yuan — reserve
-disbursements and ``temporary`` payroll lines of that township, dated (or of a period) on
-or before as-of — when there are at least ``min_count`` (50) of them: the mean absolute
-deviation (MAD) of their first-digit proportions from Benford's law, over digits 1–9.
-MAD above ``mad_max`` (0.015, Nigrini's nonconformity bound) is a lead. Adjustments carry
-no township, so all of them are screened together as one group (subject_type
-``adjustments``, subject_id ``adjustments``).
-
-Why a lead, not a finding: amounts people choose freely drift from Benford's law when
-they are invented (the same few amounts again and again, amounts just under a limit),
-but a township that pays one standard amount nonconforms innocently. It says where to
-sample, never that something is wrong.
-
-Data: ``reserve``, ``payroll``, ``adjustments`` (amounts in fen: the first digit of the
-fen integer is the first significant digit of the yuan amount).
-Policy: ``mad_max`` (0.015), ``min_count`` (50).
-Legitimate look-alikes: a township whose temporary aid follows a fixed tariff; fewer than
-``min_count`` amounts (too few to judge).
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/S01.md; this module implements that page.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
-"""S02 整数金额偏多 — too many round amounts (statistical lead).
+"""S02 整数金额偏多 — too many round amounts.
 
-Screen: per township (adjustments as one group of their own), the share of its
-discretionary amounts (the same amounts as S01: reserve disbursements and ``temporary``
-payroll lines on or before as-of, and adjustments) that are whole multiples of 100 yuan.
-A share above ``max_share`` (0.5) with at least ``min_count`` (20) amounts is a lead.
-
-Why a lead, not a finding: aid worked out from need comes to uneven sums; amounts made
-up, or fixed to stay just under a limit, come out round. But some counties pay
-temporary aid in round tiers by design: it says where to sample, never that something
-is wrong.
-
-Data: ``reserve``, ``payroll``, ``adjustments`` (int fen: round means fen % 10000 == 0).
-Policy: ``max_share`` (0.5), ``min_count`` (20).
-Legitimate look-alikes: a tariff of round amounts set by the county; exactly half round
-(the bound is strict); fewer than ``min_count`` amounts.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/S02.md; this module implements that page.
 """
 
 from __future__ import annotations

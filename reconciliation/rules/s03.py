@@ -1,19 +1,7 @@
-"""S03 金额异常偏高 — payroll amount far above its peers (statistical lead).
+"""S03 金额异常偏高 — payroll amount far above its peers.
 
-Screen: a payroll line (period on or before the as-of month) whose amount is above
-Q3 + ``iqr_factor`` (3) × IQR of the payroll amounts of its township and program (Tukey's
-far-out fence; quartiles by linear interpolation). Subject: ``batch_id:line_no``; amount:
-the line's amount; period: its period.
-
-Why a lead, not a finding: one household paid far more than its neighbours in the same
-program is where padding (虚报) and payments to the wrong person hide; but a large
-household, a back payment or a classified top-up (分类施保) is just as likely. It says
-which lines to read, never that they are wrong.
-
-Data: ``payroll`` (batch_id, line_no, township, program, period, amount).
-Policy: ``iqr_factor`` (3).
-Legitimate look-alikes: amounts just inside the fence; a group where everyone is paid
-alike (IQR 0) flags only amounts above that common amount.
+What it finds and why, the data it reads, its look-alikes and its policy keys are on
+its page, docs/rules/S03.md; this module implements that page.
 
 Quartiles of int fen by linear interpolation fall on quarter-fen (the fraction is a
 multiple of 1/4), which float64 holds exactly for any real amount: with a whole-number
