@@ -66,7 +66,7 @@ def _read_tables(path: Path) -> dict[str, Any]:
         raise PolicyError(f"{path}: not valid TOML: {err}") from None
 
 
-def _checked(path: Path, table: str, key: str, value: Any, rule: Rule) -> Any:
+def _checked(path: Path | None, table: str, key: str, value: Any, rule: Rule) -> Any:
     """The value if its type fits the default's; PolicyError naming file, table, key if not."""
     where = f"{path}: [{table}] {key}"
     if key == ENABLED_KEY:
