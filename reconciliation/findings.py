@@ -51,7 +51,7 @@ def evidence_tokens(frame: pd.DataFrame, columns: list[str],
                                    "token": values.to_numpy()}))
     if not parts:
         return pd.DataFrame({"subject_id": [], "token": []}, dtype=object)
-    tokens = pd.concat(parts, ignore_index=True)
+    tokens = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return tokens[tokens["token"] != ""]
 
 
@@ -146,8 +146,11 @@ def _tokens(occurrences: pd.DataFrame, evidence: pd.DataFrame | None,
     """(subject_id, token) of the evidence given apart and of each occurrence's own
     ``evidence`` text (split on whitespace), the subject keyed as the occurrences are."""
     parts = []
-    if evidence is not None and not evidence.empty:
-        assert not typed or "subject_type" in evidence.columns, "evidence needs subject_type"
+    if evidence is not None and not evidence.empty and not typed:
+        # the usual case, millions of tokens from ``evidence_tokens``: taken as they are
+        parts.append(evidence[["subject_id", "token"]])
+    elif evidence is not None and not evidence.empty:
+        assert "subject_type" in evidence.columns, "typed occurrences need typed evidence"
         parts.append(pd.DataFrame({"subject_id": _subjects(evidence, typed).to_numpy(),
                                    "token": text(evidence["token"]).to_numpy()}))
     if "evidence" in occurrences.columns:
@@ -157,7 +160,7 @@ def _tokens(occurrences: pd.DataFrame, evidence: pd.DataFrame | None,
         parts.append(own[own["token"].notna()])
     if not parts:
         return pd.DataFrame({"subject_id": [], "token": []}, dtype=object)
-    tokens = pd.concat(parts, ignore_index=True)
+    tokens = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return tokens[tokens["token"] != ""]
 
 
