@@ -6,7 +6,7 @@ files (docs/formats.md) of one county, the way a county office would hand them o
 (Chinese headers, a GBK bank file, spreadsheets, a little mess), plants at least one true
 case of every finding code and at least one legitimate look-alike of each, and returns the
 truth: the exact (code, subject_id) pairs a correct reconcile reports at ``as_of``, per the
-rule book ``reconciliation/README.md``.
+rule book ``docs/rules/``.
 
 Everything random comes from one ``random.Random(seed)``: the same seed gives the same
 bytes. The generator uses only csv and openpyxl so the demo stays light.

@@ -1,10 +1,11 @@
 """``aidledger disclose``: the public disclosure of a period (docs/formats.md).
 
 What the public sees is what the bank confirmed it paid: payroll lines of the period with
-a successful bank-return line, at the bank's amount. Privacy decides the rest: names are
-masked, households marked ``disclosure_exempt`` (minors, patients whose illness is
-private, ...) are left out, small township/program cells are withheld, and nothing in the
-output directory carries an ID number, a bank account or a household id.
+a successful bank-return line, at the bank's amount (``domain.money_facts``). Privacy
+decides the rest: names are masked, households marked ``disclosure_exempt`` (minors,
+patients whose illness is private, ...) are left out, small township/program cells are
+withheld, and nothing in the output directory carries an ID number, a bank account or a
+household id.
 
 Files in DIR:
 - ``disclosure.csv`` and ``summary.csv``: for machines, UTF-8 without BOM;
@@ -30,6 +31,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.wiring import Store
+from domain import money_facts
 from domain.catalogue import PROGRAMS
 from domain.errors import DomainError
 from domain.money import format_fen
@@ -97,17 +99,17 @@ def check_period(period: str) -> tuple[int, int]:
 
 
 def paid_in_period(frames: Frames, period: str) -> pd.DataFrame:
-    """Per household and program: the bank's amount of successful lines of the period's
-    payroll lines, with the household record joined (``_merge`` says whether it exists)."""
-    bank = frames.bank_return
-    bank = bank.loc[bank["status"] == "success", ["batch_id", "line_no", "amount_fen"]]
+    """Per household and program: what the bank paid for the period's payroll lines
+    (``domain.money_facts``), with the household record joined (``_merge`` says whether
+    it exists)."""
     payroll = frames.payroll
     payroll = payroll.loc[payroll["period"] == period,
-                          ["batch_id", "line_no", "household_id", "program"]]
-    paid = bank.merge(payroll, on=["batch_id", "line_no"], how="inner")
-    # A success line without an amount confirms no money, as in projections.balances.
-    paid["amount_fen"] = paid["amount_fen"].fillna(0).astype("int64")
-    paid = paid.groupby(["household_id", "program"], as_index=False)["amount_fen"].sum()
+                          ["batch_id", "line_no", "household_id", "program", "period",
+                           "amount_fen"]]
+    bank = frames.bank_return[["batch_id", "line_no", "status", "amount_fen", "value_date"]]
+    paid = money_facts.paid_in_period(money_facts.payments(payroll, bank), period)
+    paid = paid.groupby(["household_id", "program"], as_index=False)["paid_fen"].sum()
+    paid = paid.rename(columns={"paid_fen": "amount_fen"})
     households = frames.households[["household_id", "township", "village", "head_name",
                                     "members", "disclosure_exempt"]]
     return paid.merge(households, on="household_id", how="left", indicator=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from domain import catalogue
+from domain import catalogue, money_facts
 from domain.money import to_fen
 
 Fields = dict[str, Any]
@@ -78,14 +78,17 @@ def postings_for(kind: str, key: str, lookup: Lookup) -> list[tuple[str, list[Po
 
 
 def _payment(payroll: Fields | None, bank: Fields | None) -> list[Posting]:
-    if bank is None or bank.get("status") != "success":
+    """What ``domain.money_facts`` says the bank paid for the line, whatever its date:
+    postings carry their own business date, so the as-of cut is made when reading them."""
+    if bank is None or not money_facts.is_success(bank):
         return []
-    amount = fen(bank.get("amount"))
     if payroll is None:
-        return move("bank:unexplained", "suspense:bank-unmatched", amount)
+        return move("bank:unexplained", "suspense:bank-unmatched",
+                    money_facts.unexplained_fen(bank))
     program = payroll["program"]
     return move(f"township:{payroll['township']}:{program}",
-                f"household:{payroll['household_id']}:{program}", amount)
+                f"household:{payroll['household_id']}:{program}",
+                money_facts.paid_fen(payroll, bank))
 
 
 def _budget(f: Fields, lookup: Lookup) -> list[Posting]:
@@ -101,31 +104,27 @@ def _allocation(f: Fields, lookup: Lookup) -> list[Posting]:
 def _reserve(f: Fields, lookup: Lookup) -> list[Posting]:
     amount, township = fen(f["amount"]), f["township"]
     kind = f["record_type"]
-    if kind in ("advance", "replenishment"):
+    if kind in money_facts.RESERVE_FUNDING:
         return move("county:reserve-pool", f"reserve:{township}", amount)
-    if kind == "disbursement":
+    if kind == money_facts.RESERVE_DISBURSEMENT:
         payee = f.get("household_id") or "non-enrolled"
         return move(f"reserve:{township}", f"household:{payee}:temporary", amount)
     # settlement: the documented aid is charged to the township's temporary-aid money
-    if f.get("amount") in (None, ""):
-        amount = _settled_in_full(f, lookup)
-    return move(f"township:{township}:temporary", "county:reserve-pool", amount)
+    return move(f"township:{township}:temporary", "county:reserve-pool",
+                money_facts.settled_fen(f, _settled_disbursement(f, lookup)))
 
 
-def _settled_in_full(settlement: Fields, lookup: Lookup) -> int:
-    """A settlement without an amount settles its disbursement in full: the amount of
-    the disbursement it names, as recorded when the settlement is (0 when none is).
+def _settled_disbursement(settlement: Fields, lookup: Lookup) -> Fields | None:
+    """The disbursement a settlement names, as the ledger holds it when the settlement
+    is posted (``money_facts.settled_fen`` needs it when the settlement has no amount).
 
-    TODO(money facts, issue 17): this reads the disbursement once, when the settlement
-    is posted; a disbursement recorded after its settlement, or corrected later, does
-    not re-post the settlement. "What a settlement settles" belongs to the one module
-    of money facts, which should post both under one subject (as a payment's two
-    records are) and give the frames and registers the same amount."""
-    reference = settlement.get("reference_id") or ""
-    settled = lookup("reserve", reference) if reference else None
-    if settled is None or settled.get("record_type") != "disbursement":
-        return 0
-    return fen(settled.get("amount"))
+    Known limit: a settlement recorded before its disbursement posts nothing, and a later
+    correction of the disbursement does not re-post it; the frames (registers, rules)
+    always read both as they stand, so only the ledger accounts could lag."""
+    if money_facts.amount_fen(settlement.get("amount")) is not None:
+        return None
+    reference = str(settlement.get("reference_id") or "")
+    return lookup("reserve", reference) if reference else None
 
 
 def _asset(f: Fields, lookup: Lookup) -> list[Posting]:

@@ -13,6 +13,7 @@ import datetime as dt
 
 import pandas as pd
 
+from domain import money_facts
 from projections.balances import confirmed_payments
 from projections.tables import Frames
 
@@ -26,16 +27,17 @@ def _year(frame: pd.DataFrame, column: str, as_of: str) -> pd.DataFrame:
     return frame[(frame[column] >= as_of[:4] + "-01-01") & (frame[column] <= as_of)]
 
 
-def _sum_by(frame: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
-    return frame.groupby(keys, as_index=False)["amount_fen"].sum().rename(
-        columns={"amount_fen": name})
+def _sum_by(frame: pd.DataFrame, keys: list[str], name: str,
+            column: str = "amount_fen") -> pd.DataFrame:
+    return frame.groupby(keys, as_index=False)[column].sum().rename(columns={column: name})
 
 
 def township_detail(frames: Frames, as_of: str) -> pd.DataFrame:
     """Per township and program: allocated, paid, failed, balance, spending progress."""
     keys = ["township", "program"]
-    allocated = _sum_by(_year(frames.allocations, "date", as_of), keys, "allocated")
-    paid = _sum_by(confirmed_payments(frames, as_of), keys, "paid")
+    allocated = _sum_by(money_facts.allocated_in_year_to(frames.allocations, as_of), keys,
+                        "allocated")
+    paid = _sum_by(confirmed_payments(frames, as_of), keys, "paid", "paid_fen")
     bank = _year(frames.bank_return, "value_date", as_of)
     failed_lines = bank[bank["status"] == "failed"][["batch_id", "line_no"]].merge(
         frames.payroll, on=["batch_id", "line_no"])
@@ -51,15 +53,22 @@ def township_detail(frames: Frames, as_of: str) -> pd.DataFrame:
 
 
 def reserve_positions(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Per township: advanced, disbursed, settled, outstanding and the oldest unsettled age."""
+    """Per township: advanced, replenished, disbursed, settled (``money_facts``: a
+    settlement without an amount settles its disbursement in full), outstanding
+    (disbursed − settled) and the oldest unsettled disbursement's age in days."""
     reserve = frames.reserve[frames.reserve["date"] <= as_of]
+    reserve = reserve.assign(
+        amount_fen=reserve["amount_fen"].astype("Int64").fillna(0).astype("int64"),
+        settled_fen=money_facts.settled_fen_of(reserve))
     totals = reserve.pivot_table(index="township", columns="record_type", values="amount_fen",
                                  aggfunc="sum", fill_value=0)
-    for kind in ("advance", "disbursement", "settlement", "replenishment"):
+    for kind in ("advance", "disbursement", "replenishment"):
         if kind not in totals.columns:
             totals[kind] = 0
-    out = totals[["advance", "replenishment", "disbursement", "settlement"]].reset_index()
-    out.columns = ["township", "advanced", "replenished", "disbursed", "settled"]
+    out = totals[["advance", "replenishment", "disbursement"]].reset_index()
+    out.columns = ["township", "advanced", "replenished", "disbursed"]
+    settled = reserve.groupby("township")["settled_fen"].sum()
+    out["settled"] = out["township"].map(settled).fillna(0).astype("int64")
     out["outstanding"] = out["disbursed"] - out["settled"]
     settled_ids = set(reserve.loc[reserve["record_type"] == "settlement", "reference_id"])
     open_ = reserve[(reserve["record_type"] == "disbursement")
@@ -77,8 +86,9 @@ def fund_execution(frames: Frames, as_of: str) -> pd.DataFrame:
     with the program's budget, allocated, paid and execution rate (paid / budget)."""
     budgets = frames.budgets[frames.budgets["year"] == int(as_of[:4])]
     by_source = _sum_by(budgets, ["program", "source"], "budget")
-    allocated = _sum_by(_year(frames.allocations, "date", as_of), ["program"], "allocated")
-    paid = _sum_by(confirmed_payments(frames, as_of), ["program"], "paid")
+    allocated = _sum_by(money_facts.allocated_in_year_to(frames.allocations, as_of),
+                        ["program"], "allocated")
+    paid = _sum_by(confirmed_payments(frames, as_of), ["program"], "paid", "paid_fen")
     totals = _sum_by(budgets, ["program"], "budget").merge(allocated, on="program",
                                                            how="outer")
     totals = totals.merge(paid, on="program", how="outer")
@@ -119,12 +129,9 @@ def household_statement(frames: Frames, household_id: str, as_of: str) -> pd.Dat
     payroll = frames.payroll[frames.payroll["household_id"] == household_id]
     listed = payroll.groupby(["program", "period"], as_index=False)["amount_fen"].sum() \
         .rename(columns={"amount_fen": "listed_fen"})
-    lines = payroll[["batch_id", "line_no", "program", "period", "evidence_event"]].merge(
-        frames.bank_return[["batch_id", "line_no", "status", "amount_fen", "value_date"]],
-        on=["batch_id", "line_no"], how="left")
-    ok = lines[(lines["status"] == "success") & (lines["value_date"] <= as_of)]
-    paid = ok.groupby(["program", "period"], as_index=False)["amount_fen"].sum() \
-        .rename(columns={"amount_fen": "paid_fen"})
+    lines = payroll[["program", "period", "evidence_event"]]
+    ok = money_facts.payments(payroll, frames.bank_return, as_of)
+    paid = ok.groupby(["program", "period"], as_index=False)["paid_fen"].sum()
     keys = ["program", "period"]
     out = entitled.merge(listed, on=keys, how="outer").merge(paid, on=keys, how="outer")
     money = ["entitled_fen", "listed_fen", "paid_fen"]

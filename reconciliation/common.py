@@ -1,9 +1,10 @@
-"""What every finding module shares: the output columns, the frames it reads, policy.
+"""What every finding module shares: the output columns and the frames it reads.
 
-A rule module exposes ``CODE``, ``TITLE_ZH``, ``TITLE_EN``, ``SEVERITY``, ``DEFAULTS``
-(its policy keys) and ``check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame``
-returning rows with exactly ``FINDING_COLUMNS``. Money inside frames is int fen; the
-``amount`` column of a finding is int fen too (or <NA>) and is formatted on output.
+A rule module (``reconciliation/rules/``) declares ``RULE`` and implements
+``check(frames: Frames, policy: dict, as_of: str) -> pd.DataFrame`` returning rows with
+exactly ``FINDING_COLUMNS`` (built by ``reconciliation.findings.findings_of``). Money
+inside frames is int fen; the ``amount`` column of a finding is int fen too (or <NA>) and
+is formatted on output.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from projections.tables import (  # noqa: F401 - the rules' one import for their inputs
-    ADJUSTMENT_COLUMNS, Frames, frame_of, frames_from_rows,
+    ADJUSTMENT_COLUMNS,
+    Frames,
+    frame_of,
+    frames_from_rows,
 )
 
 FINDING_COLUMNS: list[str] = [
@@ -24,12 +28,6 @@ def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in FINDING_COLUMNS})
 
 
-def evidence_of(*parts: pd.Series) -> pd.Series:
-    """'event:<id> file.csv#row' for each row, from the evidence columns given."""
-    out = None
-    for part in parts:
-        text = part.fillna("").astype(str)
-        out = text if out is None else out.str.cat(text, sep=" ").str.strip()
-    assert out is not None
-    return out
-
+def text(column: pd.Series) -> pd.Series:
+    """The column as plain strings, missing values as '' (merges leave NaN behind)."""
+    return column.astype(object).where(column.notna(), "").astype(str)

@@ -18,8 +18,9 @@ counties (same head ID, program and period paid in two counties): its subject is
 person's households joined by ``+`` in sorted order, e.g.
 ``430524/QX000007+430525/QX000031`` (subject_type ``household``).
 
-**Which codes cross.** ``CROSS_MODULES`` (E01, E02, E05, E06, E08) compare ID numbers or
-accounts across counties; P05 crosses through ``p05_across``. Every other code is
+**Which codes cross.** The rules that declare a ``crossing`` (``reconciliation.rules``:
+E01, E02, E05, E06, E08) compare ID numbers or accounts across counties (``CROSS_CODES``);
+P05 crosses through ``p05_across``. Every other code is
 county-local: its tables are county-scoped (standards by program and year, the
 adjustments group of S01/S02), so running it over a concatenation would mix counties
 (a payroll line would meet every county's standard). The pandas engine therefore runs
@@ -39,9 +40,9 @@ import pandas as pd
 
 from domain.errors import DomainError
 from projections.tables import frame_names, local_id_columns
-from reconciliation import runner
-from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
-from reconciliation.payments import LINE_KEY, normalised_ids, successful_payments, text
+from reconciliation import rules, runner
+from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings, text
+from reconciliation.payments import LINE_KEY, normalised_ids, successful_payments
 
 SEPARATOR = "/"  # county code / local id
 JOINT_SEPARATOR = "+"  # households of one person across counties (P05 across)
@@ -51,9 +52,10 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SQLITE_PREFIX = "sqlite:///"
 COUNTIES_MIN_ACROSS = 2  # a cross-county finding names rows of at least two counties
 
-CROSS_MODULES: list[str] = ["e01", "e02", "e05", "e06", "e08"]
-LOCAL_MODULES: list[str] = [m for m in runner.RULE_MODULES if m not in CROSS_MODULES]
-P05 = "p05"
+CROSS_CODES: list[str] = [r.code for r in rules.finding_rules() if r.crossing]
+# Every other code, screens included, runs county by county.
+LOCAL_CODES: list[str] = [r.code for r in rules.all_rules() if r.code not in CROSS_CODES]
+P05 = "P05"
 
 # County-local identifiers per frame: the catalogue's ``local_id`` columns (evidence
 # columns are prefixed in every frame).
@@ -216,8 +218,7 @@ def p05_across(frames: Frames, policy: Mapping[str, dict], as_of: str) -> pd.Dat
     """P05 (paid twice) where the payments are of one person's households in two or more
     counties: same head ID, program and period. Runs the P05 module itself over
     ``person_view``; keeps only findings with payments from two counties or more."""
-    found, _ = runner.run(person_view(frames, as_of), dict(policy), as_of,
-                          modules=[P05], screens=[])
+    found, _ = runner.run(person_view(frames, as_of), dict(policy), as_of, codes=[P05])
     return found[across_counties(found)].reset_index(drop=True) if not found.empty else found
 
 
@@ -278,14 +279,14 @@ def reconcile_pandas(frames_by_county: Mapping[str, Frames], policy: Mapping[str
     policy = dict(policy)
     findings, leads = [], []
     for code, frames in frames_by_county.items():
-        found, screened = runner.run(frames, policy, as_of, modules=LOCAL_MODULES)
+        found, screened = runner.run(frames, policy, as_of, codes=LOCAL_CODES)
         findings.append(found)
         leads.append(screened)
         _tell(progress, f"{code}: {len(found)} county-local findings")
     everything = concat_frames(list(frames_by_county.values()))
-    crossing, _ = runner.run(everything, policy, as_of, modules=CROSS_MODULES, screens=[])
+    crossing, _ = runner.run(everything, policy, as_of, codes=CROSS_CODES)
     doubles = p05_across(everything, policy, as_of)
-    _tell(progress, f"all counties: {len(crossing)} findings of {', '.join(CROSS_MODULES)}, "
+    _tell(progress, f"all counties: {len(crossing)} findings of {', '.join(CROSS_CODES)}, "
                     f"{len(doubles)} P05 across counties")
     return in_order(findings + [crossing, doubles]), in_order(leads)
 

@@ -46,12 +46,16 @@ import pandas as pd
 
 from domain.catalogue import matched_id_columns
 from projections.tables import frame_names
-from reconciliation import runner
-from reconciliation.common import ADJUSTMENT_COLUMNS, Frames, frame_of
+from reconciliation import rules, runner
+from reconciliation.common import ADJUSTMENT_COLUMNS, Frames, frame_of, text
 from reconciliation.counties import (
-    County, across_counties, in_order, p05_across, with_cross,
+    County,
+    across_counties,
+    in_order,
+    p05_across,
+    with_cross,
 )
-from reconciliation.payments import LINE_KEY, normalised_ids, text
+from reconciliation.payments import LINE_KEY, normalised_ids
 
 ROLE_HEAD, ROLE_ACCOUNT, ROLE_CLAIM, ROLE_REFERENCE = "head", "account", "claim", "reference"
 COUNTIES_MIN_ACROSS = 2
@@ -75,7 +79,9 @@ ACCOUNT_COLUMNS: dict[str, list[str]] = {
     "payroll": PAYROLL_COLUMNS,
     "bank_return": BANK_COLUMNS + ["account_holder", "bank_account"],
 }
-HEAD_MODULES, ACCOUNT_MODULES = ["e02"], ["e06"]
+# The codes each keyed shuffle runs: those that cross by head ID / by bank account.
+HEAD_CODES = [r.code for r in rules.finding_rules() if r.crossing == "head_id"]
+ACCOUNT_CODES = [r.code for r in rules.finding_rules() if r.crossing == "bank_account"]
 
 Progress = Callable[[str], None]
 LoadFrames = Callable[[County], Frames]
@@ -267,8 +273,8 @@ def run_group(group: tuple[int, list[tuple[int, str, pd.DataFrame]]],
     """One key partition: the same modules, findings of two counties or more only."""
     number, items = group
     frames = partition_frames(items)
-    modules = HEAD_MODULES if number < parts else ACCOUNT_MODULES
-    found, _ = runner.run(frames, policy, as_of, modules=modules, screens=[], jobs=1)
+    codes = HEAD_CODES if number < parts else ACCOUNT_CODES
+    found, _ = runner.run(frames, policy, as_of, codes=codes, jobs=1)
     found = found[across_counties(found)] if not found.empty else found
     if number >= parts:
         return found

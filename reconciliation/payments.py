@@ -1,10 +1,8 @@
 """Shared ground of the payment and eligibility rules (P01–P06, B01, E01–E08).
 
-The rule book (reconciliation/README.md, "Shared definitions") defines a matched bank
+The rule book (docs/rules/README.md, "Shared definitions") defines a matched bank
 line, a successful payment, a failed line, period ends and the as-of cut once; this module
-is that page as code, so every rule sees the same payments. It also turns a rule's
-occurrences into one finding per subject (earliest period, amount at stake, every
-occurrence in ``detail``, every evidence row in ``evidence``).
+is that page as code, so every rule sees the same payments.
 
 Everything is vectorised pandas: the rules must run over a million payroll lines and a
 million bank lines in seconds. Money stays int fen; IDs are compared after ``to18``.
@@ -13,57 +11,26 @@ million bank lines in seconds. Money stays int fen; IDs are compared after ``to1
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from domain.catalogue import PROGRAMS
+from domain import money_facts
 from domain.ids import to18
-from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
+from domain.money_facts import (  # noqa: F401 - the rules' names for them
+    BANK_RENAMES, LINE_KEY, STATUS_FAILED, STATUS_SUCCESS,
+)
+from domain.catalogue import PROGRAMS
+from reconciliation.common import Frames, text
 
-STATUS_SUCCESS = "success"
-STATUS_FAILED = "failed"
 PERIOD_MIN = "0000-01"  # stands for "since always" (a household with no enrolment rows)
 PERIOD_MAX = "9999-12"  # stands for "still enrolled" (empty exit_period)
-DETAIL_SEPARATOR = "；"
 ID_LEGACY_LENGTH = 15
-
-# Bank-return columns renamed when joined to payroll, so both sides stay visible.
-BANK_RENAMES: dict[str, str] = {
-    "account_holder": "holder_bank",
-    "bank_account": "account_bank",
-    "amount_fen": "amount_fen_bank",
-    "evidence_event": "evidence_event_bank",
-    "evidence_row": "evidence_row_bank",
-    "recorded_at": "recorded_at_bank",
-}
-LINE_KEY = ["batch_id", "line_no"]
 PAYROLL_EVIDENCE = ["evidence_event", "evidence_row"]
 BANK_EVIDENCE = ["evidence_event_bank", "evidence_row_bank"]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """What every finding row of one code repeats."""
-
-    code: str
-    subject_type: str
-    severity: str
-    title_zh: str
-    title_en: str
-
-    @property
-    def title(self) -> str:
-        return f"{self.title_zh} {self.title_en}"
-
-
 # ---------------------------------------------------------------- text and numbers
-
-
-def text(column: pd.Series) -> pd.Series:
-    """The column as plain strings, missing values as '' (merges leave NaN behind)."""
-    return column.astype(object).where(column.notna(), "").astype(str)
 
 
 def normalised_ids(ids: pd.Series) -> pd.Series:
@@ -139,41 +106,35 @@ def period_end(periods: pd.Series) -> pd.Series:
 
 
 def dated_by(dates: pd.Series, as_of: str) -> pd.Series:
-    """True where a date is empty or on/before as-of: a fact by then (README: As-of)."""
-    dates = text(dates)
-    return (dates == "") | (dates <= as_of)
+    """True where a date is empty or on/before as-of: a fact by then (``domain.money_facts``)."""
+    return money_facts.happened_by_dates(dates, as_of)
 
 
 # ---------------------------------------------------------------- payroll and bank
 
 
 def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Every bank-return line on record. The contract words payments without an as-of
-    bound (only P06 says "by the as-of date"), so a payment value-dated after as-of is
-    still a payment; ``as_of`` stays in the signature for the rules that do bound it."""
-    return frames.bank_return
+    """The bank-return lines that had happened by the end of as-of: ``reconcile --as-of``
+    reads the books as they stood then, so a line value-dated later (a success or a
+    failure) has not happened yet, for every rule (``domain.money_facts``)."""
+    bank = frames.bank_return
+    return bank[money_facts.happened_by_dates(bank["value_date"], as_of)]
 
 
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Payroll lines joined to their bank lines (same batch_id and line_no). Payroll columns keep their names; the bank's colliding
-    columns are renamed per ``BANK_RENAMES`` (status, fail_reason, value_date as is)."""
-    bank = known_bank_lines(frames, as_of).rename(columns=BANK_RENAMES)
-    return frames.payroll.merge(bank, on=LINE_KEY, how="inner")
+    """Payroll lines joined to their bank lines known by as-of (``money_facts``): payroll
+    columns keep their names, the bank's colliding ones are renamed per ``BANK_RENAMES``."""
+    return money_facts.matched_lines(frames.payroll, frames.bank_return, as_of)
 
 
 def successful_payments(frames: Frames, as_of: str) -> pd.DataFrame:
-    """Matched bank lines with status success."""
+    """Matched bank lines with status success, ``paid_fen`` their amount."""
     return successful_of(matched_lines(frames, as_of))
 
 
 def successful_of(matched: pd.DataFrame) -> pd.DataFrame:
-    """The successes among matched lines. ``paid_fen`` is the bank's amount; a success
-    line the bank left without an amount is taken to have paid the payroll amount (the
-    only amount on record)."""
-    paid = matched[matched["status"] == STATUS_SUCCESS].copy()
-    bank_fen = paid["amount_fen_bank"].astype("Int64")
-    paid["paid_fen"] = bank_fen.fillna(paid["amount_fen"].astype("Int64")).astype("int64")
-    return paid
+    """The successful payments among matched lines (``money_facts.successful_of``)."""
+    return money_facts.successful_of(matched)
 
 
 def failed_lines(frames: Frames, as_of: str) -> pd.DataFrame:
@@ -207,117 +168,3 @@ def households_headed_by(frames: Frames, ids: pd.Series) -> pd.Series:
     heads = normalised_ids(households["head_id_number"])
     wanted = set(ids[ids != ""])
     return households.loc[heads.isin(wanted), "household_id"]
-
-
-# ---------------------------------------------------------------- findings
-
-
-def evidence_tokens(frame: pd.DataFrame, columns: list[str],
-                    subject: str = "subject_id") -> pd.DataFrame:
-    """Long frame (subject_id, token) of the evidence columns named: an ``evidence_event*``
-    column gives ``event:<id>``, an ``evidence_row*`` column the 'file.csv#row' as is."""
-    parts = []
-    for column in columns:
-        values = text(frame[column])
-        if column.startswith("evidence_event"):
-            values = ("event:" + values).where(values != "", "")
-        parts.append(pd.DataFrame({"subject_id": text(frame[subject]).to_numpy(),
-                                   "token": values.to_numpy()}))
-    if not parts:
-        return pd.DataFrame({"subject_id": [], "token": []}, dtype=object)
-    tokens = pd.concat(parts, ignore_index=True)
-    return tokens[tokens["token"] != ""]
-
-
-def joined_runs(subjects: np.ndarray, values: np.ndarray, separator: str) -> pd.Series:
-    """Join the values of each run of equal consecutive subjects (the input is sorted by
-    subject). One ``str.join`` per run keeps it linear even for a run of 100,000 tokens."""
-    if len(subjects) == 0:
-        return pd.Series(dtype=object)
-    starts = np.flatnonzero(np.r_[True, subjects[1:] != subjects[:-1]])
-    ends = np.r_[starts[1:], len(subjects)]
-    items = [str(v) for v in values]
-    joined = [separator.join(items[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
-    return pd.Series(joined, index=subjects[starts], dtype=object)
-
-
-def sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each value, distinct values sorted), codes ordered like the values.
-    Python's ``sorted`` on the distinct strings is several times faster than numpy's
-    object argsort, which is what millions of evidence tokens need."""
-    codes, uniques = pd.factorize(text(values), sort=False)
-    distinct = np.asarray(uniques, dtype=object).tolist()
-    order = sorted(range(len(distinct)), key=distinct.__getitem__)
-    rank = np.empty(len(order), dtype="int64")
-    rank[order] = np.arange(len(order), dtype="int64")
-    return rank[codes], np.asarray(distinct, dtype=object)[order]
-
-
-def evidence_text(tokens: pd.DataFrame) -> pd.Series:
-    """Per subject: its tokens space-separated, sorted, de-duplicated (sorting integer
-    codes of the strings, not the strings; np.sort + diff, as np.unique is ~100× slower
-    on numpy 2.4 for millions of int64)."""
-    subject_codes, subjects = sorted_codes(tokens["subject_id"])
-    token_codes, names = sorted_codes(tokens["token"])
-    width = max(len(names), 1)
-    pairs = np.sort(subject_codes * width + token_codes)
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-    subject_of, token_of = np.divmod(pairs, width)
-    return joined_runs(subjects[subject_of], names[token_of], " ")
-
-
-def _in_finding_order(occurrences: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
-    """Occurrences de-duplicated and sorted by (subject, period, detail), with each row's
-    subject code and the sorted subjects. Period and detail are only sorted among the
-    occurrences of subjects that have several (usually few of a million)."""
-    occ = occurrences.assign(subject_id=text(occurrences["subject_id"]),
-                             period=text(occurrences["period"]),
-                             detail=text(occurrences["detail"]))
-    subject_codes, subjects = sorted_codes(occ["subject_id"])
-    several = np.bincount(subject_codes, minlength=len(subjects))[subject_codes] > 1
-    period_codes = np.zeros(len(occ), dtype="int64")
-    detail_codes = np.zeros(len(occ), dtype="int64")
-    if several.any():
-        period_codes[several] = sorted_codes(occ["period"][several])[0]
-        detail_codes[several] = sorted_codes(occ["detail"][several])[0]
-    order = np.lexsort((detail_codes, period_codes, subject_codes))
-    keys = np.stack([subject_codes[order], period_codes[order], detail_codes[order]])
-    repeated = np.r_[False, (keys[:, 1:] == keys[:, :-1]).all(axis=0)]
-    kept = order[~repeated]
-    return occ.iloc[kept], subject_codes[kept], pd.Index(subjects, dtype=object)
-
-
-def _earliest_periods(periods: pd.Series, codes: np.ndarray) -> pd.Series:
-    """Per subject code, its first non-empty period (rows are in finding order, so the
-    first is the earliest); a string groupby-min would fall back to Python per group."""
-    filled = (periods != "").to_numpy()
-    first = pd.Series(periods.to_numpy(dtype=object)[filled], index=codes[filled])
-    return first[~first.index.duplicated(keep="first")]
-
-
-def collect(occurrences: pd.DataFrame, tokens: pd.DataFrame, rule: Rule,
-            amount_how: str = "sum") -> pd.DataFrame:
-    """One finding per subject from occurrence rows (subject_id, period, amount_fen,
-    detail): earliest non-empty period, amount summed (or the largest, ``amount_how=
-    "max"``; <NA> when every occurrence has none), every detail in period order."""
-    assert amount_how in ("sum", "max"), amount_how
-    if occurrences.empty:
-        return empty_findings()
-    occ, codes, subjects = _in_finding_order(occurrences)
-    periods = _earliest_periods(occ["period"], codes)
-    amounts = occ["amount_fen"].astype("Int64").groupby(codes)
-    amount = amounts.max() if amount_how == "max" else amounts.sum(min_count=1)
-    details = joined_runs(codes, occ["detail"].to_numpy(dtype=object), DETAIL_SEPARATOR)
-    positions = np.arange(len(subjects))
-    evidence = evidence_text(tokens).reindex(subjects).fillna("")
-    findings = pd.DataFrame({
-        "code": rule.code, "subject_type": rule.subject_type,
-        "subject_id": subjects.to_numpy(dtype=object),
-        "period": periods.reindex(positions).fillna("").to_numpy(dtype=object),
-        "amount_fen": amount.reindex(positions).astype("Int64").to_numpy(),
-        "severity": rule.severity, "title": rule.title,
-        "detail": details.reindex(positions).to_numpy(dtype=object),
-        "evidence": evidence.to_numpy(dtype=object),
-    }, columns=FINDING_COLUMNS)
-    findings["amount_fen"] = findings["amount_fen"].astype("Int64")
-    return findings

@@ -1,9 +1,9 @@
 """The reconciliation policy: each code's defaults, overridden by ``policy.toml``.
 
 ``policy.toml`` has one table per code (docs/formats.md, Policy). ``enabled = false`` turns
-a code off; any other key overrides a number of the module's ``DEFAULTS``. One more
-table, ``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``); it is
-checked here like the others and returned under that name when the file has it. A typo must not
+a code off; any other key overrides one of the rule's ``defaults``. One more table,
+``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``); it is checked
+here like the others and returned under that name when the file has it. A typo must not
 silently leave a default in force, so an unknown code, an unknown key or a value of the
 wrong type is an error naming the file, the table and the key.
 
@@ -19,17 +19,16 @@ import tomllib
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from domain.approvals import POLICY_MONEY_KEYS as APPROVAL_KEYS
 from domain.approvals import POLICY_TABLE as APPROVALS
 from domain.errors import DomainError
 from domain.money import CENT, to_fen
+from reconciliation import rules
+from reconciliation.rules import Rule
 
 ENABLED_KEY = "enabled"
-# Keys holding yuan when a module does not list its own MONEY_KEYS.
-MONEY_KEY_SUFFIXES = ("_limit", "_value", "_yuan")
 
 
 class PolicyError(DomainError, ValueError):
@@ -42,17 +41,15 @@ def policy_fen(value: Any) -> int:
     return to_fen(Decimal(str(value)))
 
 
-def load_policy(path: Path | None, modules: Sequence[str] | None = None) -> dict[str, dict]:
-    """Every registered code's DEFAULTS merged with the file's table, plus ``enabled``.
+def load_policy(path: Path | None, codes: Sequence[str] | None = None) -> dict[str, dict]:
+    """Every registered code's defaults merged with the file's table, plus ``enabled``.
 
-    ``modules`` (module names under ``reconciliation``) defaults to every rule and screen
-    the runner knows; a missing module fails loudly with its name.
+    ``codes`` defaults to every rule and screen of the registry (``reconciliation.rules``).
     """
-    from reconciliation.runner import ALL_MODULES, load_module
-
-    registered = {m.CODE: m for m in (load_module(n) for n in (modules or ALL_MODULES))}
+    chosen = rules.all_rules() if codes is None else [rules.rule(c) for c in codes]
+    registered = {r.code: r for r in chosen}
     tables = _read_tables(path) if path is not None else {}
-    policy = {code: {**module.DEFAULTS, ENABLED_KEY: True} for code, module in registered.items()}
+    policy = {code: {**rule.defaults, ENABLED_KEY: True} for code, rule in registered.items()}
     for name, table in tables.items():
         if name == APPROVALS:
             policy[APPROVALS] = _approval_settings(path, table)
@@ -90,18 +87,18 @@ def _approval_settings(path: Path | None, table: Any) -> dict[str, Any]:
     return dict(table)
 
 
-def _checked(path: Path, table: str, key: str, value: Any, module: ModuleType) -> Any:
+def _checked(path: Path | None, table: str, key: str, value: Any, rule: Rule) -> Any:
     """The value if its type fits the default's; PolicyError naming file, table, key if not."""
     where = f"{path}: [{table}] {key}"
     if key == ENABLED_KEY:
         if not isinstance(value, bool):
             raise PolicyError(f"{where}: expected true or false, got {value!r}")
         return value
-    if key not in module.DEFAULTS:
-        known = ", ".join([ENABLED_KEY, *module.DEFAULTS])
+    if key not in rule.defaults:
+        known = ", ".join([ENABLED_KEY, *rule.defaults])
         raise PolicyError(f"{where}: unknown key (known: {known})")
-    default = module.DEFAULTS[key]
-    if _is_money_key(module, key):
+    default = rule.defaults[key]
+    if rule.is_money_key(key):
         return _checked_yuan(where, value)
     if isinstance(default, bool) or not isinstance(default, int | float):
         if type(value) is not type(default):
@@ -112,13 +109,6 @@ def _checked(path: Path, table: str, key: str, value: Any, module: ModuleType) -
         kind = "a whole number" if accepted is int else "a number"
         raise PolicyError(f"{where}: expected {kind} >= 0, got {value!r}")
     return value
-
-
-def _is_money_key(module: ModuleType, key: str) -> bool:
-    declared = getattr(module, "MONEY_KEYS", None)
-    if declared is not None:
-        return key in declared
-    return key.endswith(MONEY_KEY_SUFFIXES)
 
 
 def _checked_yuan(where: str, value: Any) -> int | float:

@@ -1,41 +1,35 @@
-"""Run every enabled finding module over the frames and write what they found.
+"""Run every enabled finding rule over the frames and write what they found.
 
-One pipeline with named stages, beancount-style: load each module (lazily, so a missing
-module fails loudly with its own name), run its ``check`` with its policy, check the
-shape of what came back (one row per subject, exactly ``FINDING_COLUMNS``), collect
-everything, then write. Findings (P/B/E/R/A/D codes) and statistical leads (S codes)
-stay apart: a lead is a reason to look, never a finding to count.
+One pipeline with named stages, beancount-style: take the rules of the registry
+(``reconciliation.rules``), run each ``check`` with its policy, check the shape of what
+came back (one row per subject, exactly ``FINDING_COLUMNS``), collect everything, then
+write. Findings (P/B/E/R/A/D codes) and statistical leads (S codes, ``Rule.lead``) stay
+apart: a lead is a reason to look, never a finding to count.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from domain.money import from_fen, format_fen
+from domain.money import format_fen, from_fen
+from reconciliation import rules
 from reconciliation.cells import (OCCURRENCES, evidence_items, evidence_path, fit_cell,
                                   write_evidence_csv)
 from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
+from reconciliation.rules import Rule
 
-PACKAGE = "reconciliation"
-RULE_MODULES: list[str] = [
-    "p01", "p02", "p03", "p04", "p05", "p06", "b01",
-    "e01", "e02", "e03", "e04", "e05", "e06", "e07", "e08",
-    "r01", "r02", "r03", "r04", "a01", "a02", "a03", "a04", "d01",
-]
-SCREEN_MODULES: list[str] = ["s01", "s02", "s03"]
-ALL_MODULES: list[str] = RULE_MODULES + SCREEN_MODULES
+# Module names of every registered code, in the contract's order (the writers' order).
+ALL_MODULES: list[str] = [r.code.lower() for r in rules.all_rules()]
 
 CSV_COLUMNS = ["code", "subject_type", "subject_id", "period", "amount", "severity",
                "title", "detail", "evidence"]
@@ -51,89 +45,70 @@ AMOUNT_FORMAT = "0.00"
 COLUMN_WIDTHS = [8, 16, 24, 10, 14, 8, 30, 80, 60]
 
 Progress = Callable[[str], None]
-# Below this many payroll lines the modules run one after the other: starting worker
+# Below this many payroll lines the rules run one after the other: starting worker
 # processes costs more than it saves.
 PARALLEL_MIN_PAYROLL = 100_000
-# The slowest modules at a million households (benchmarks/README.md), started first so
-# that the workers finish together.
-SLOW_FIRST = ["b01", "e02", "e01", "e08", "e05", "e04", "e06", "p04", "e07"]
-
-
-def load_module(name: str) -> ModuleType:
-    """``reconciliation.<name>``; a missing module is an error that names it."""
-    qualified = f"{PACKAGE}.{name}"
-    try:
-        return importlib.import_module(qualified)
-    except ModuleNotFoundError as err:
-        if err.name != qualified:
-            raise
-        raise ModuleNotFoundError(f"finding module {qualified} (code {name.upper()}) is "
-                                  f"missing: it must exist to run the checks",
-                                  name=qualified) from err
 
 
 def run(frames: Frames, policy: dict[str, dict], as_of: str,
-        progress: Progress | None = None, modules: Sequence[str] | None = None,
-        screens: Sequence[str] | None = None,
+        progress: Progress | None = None, codes: Sequence[str] | None = None,
         jobs: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(findings, leads), each sorted by (code, subject_id).
 
-    ``modules``/``screens`` default to every rule/screen module; a code absent from
-    ``policy`` runs with its DEFAULTS. ``jobs`` worker processes (default: one per CPU)
-    share the frames by ``fork`` and run the modules side by side once the month is
-    large (PARALLEL_MIN_PAYROLL); the result is the same table as one process gives.
+    ``codes`` defaults to every registered rule and screen (an unknown code is an
+    error); a code absent from ``policy`` runs with its defaults. ``jobs`` worker
+    processes (default: one per CPU) share the frames by ``fork`` and run the rules side
+    by side once the month is large (PARALLEL_MIN_PAYROLL); the result is the same table
+    as one process gives.
     """
     dt.date.fromisoformat(as_of)  # a malformed as-of date fails here, not deep in a rule
-    rule_names = RULE_MODULES if modules is None else list(modules)
-    screen_names = SCREEN_MODULES if screens is None else list(screens)
-    enabled = _enabled(rule_names + screen_names, policy, progress)
+    chosen = rules.all_rules() if codes is None else tuple(rules.rule(c) for c in codes)
+    enabled = _enabled(chosen, policy, progress)
     workers = _workers(jobs, len(enabled), len(frames.payroll))
     if workers > 1:
         found = _run_forked(enabled, frames, as_of, progress, workers)
     else:
-        found = {name: _run_one(name, settings, frames, as_of, progress)
-                 for name, settings in enabled.items()}
-    return (_combined([found[n] for n in rule_names if n in found]),
-            _combined([found[n] for n in screen_names if n in found]))
+        found = {code: _run_one(rules.rule(code), settings, frames, as_of, progress)
+                 for code, settings in enabled.items()}
+    return (_combined([found[r.code] for r in chosen if not r.lead and r.code in found]),
+            _combined([found[r.code] for r in chosen if r.lead and r.code in found]))
 
 
-def _enabled(names: Sequence[str], policy: dict[str, dict],
+def _enabled(chosen: Sequence[Rule], policy: dict[str, dict],
              progress: Progress | None) -> dict[str, dict]:
-    """The settings of each module to run (its DEFAULTS, then the policy), in order."""
+    """The settings of each rule to run (its defaults, then the policy), in order."""
     out = {}
-    for name in names:
-        module = load_module(name)
-        settings = {**module.DEFAULTS, **policy.get(module.CODE, {})}
+    for rule in chosen:
+        settings = {**rule.defaults, **policy.get(rule.code, {})}
         if not settings.pop("enabled", True):
-            _tell(progress, f"{module.CODE} {module.TITLE_ZH}: 已停用 (disabled)")
+            _tell(progress, f"{rule.code} {rule.title_zh}: 已停用 (disabled)")
             continue
-        out[name] = settings
+        out[rule.code] = settings
     return out
 
 
-def _workers(jobs: int | None, modules: int, payroll_lines: int) -> int:
+def _workers(jobs: int | None, count: int, payroll_lines: int) -> int:
     if jobs is None:
         jobs = os.cpu_count() or 1
     if payroll_lines < PARALLEL_MIN_PAYROLL \
             or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(jobs, modules))
+    return max(1, min(jobs, count))
 
 
-def _check(name: str, settings: dict, frames: Frames, as_of: str) -> pd.DataFrame:
-    module = load_module(name)
-    return _checked_result(module, module.check(frames, settings, as_of))
+def _check(code: str, settings: dict, frames: Frames, as_of: str) -> pd.DataFrame:
+    rule = rules.rule(code)
+    return _checked_result(rule, rule.check(frames, settings, as_of))
 
 
-def _tell_found(progress: Progress | None, name: str, found: pd.DataFrame) -> None:
-    module = load_module(name)
-    _tell(progress, f"{module.CODE} {module.TITLE_ZH}: {len(found)}")
+def _tell_found(progress: Progress | None, rule: Rule, found: pd.DataFrame) -> None:
+    _tell(progress, f"{rule.code} {rule.title_zh}: {len(found)}")
 
 
-def _run_one(name: str, settings: dict, frames: Frames, as_of: str,
+def _run_one(rule: Rule, settings: dict, frames: Frames, as_of: str,
              progress: Progress | None) -> pd.DataFrame:
-    found = _check(name, settings, frames, as_of)
-    _tell_found(progress, name, found)
+    found = _check(rule.code, settings, frames, as_of)
+    _tell_found(progress, rule, found)
     return found
 
 
@@ -142,29 +117,28 @@ def _run_one(name: str, settings: dict, frames: Frames, as_of: str,
 _SHARED: tuple[Frames, str] | None = None
 
 
-def _check_in_worker(name: str, settings: dict) -> pd.DataFrame:
+def _check_in_worker(code: str, settings: dict) -> pd.DataFrame:
     assert _SHARED is not None, "worker started without the frames"
     frames, as_of = _SHARED
-    return _check(name, settings, frames, as_of)
+    return _check(code, settings, frames, as_of)
 
 
 def _run_forked(enabled: dict[str, dict], frames: Frames, as_of: str,
                 progress: Progress | None, workers: int) -> dict[str, pd.DataFrame]:
-    """Each module in a worker process, the slow ones submitted first; the results are
-    gathered by name, so the order they finish in changes nothing."""
+    """Each rule in a worker process, the costliest submitted first (``Rule.cost``); the
+    results are gathered by code, so the order they finish in changes nothing."""
     global _SHARED
-    order = [n for n in SLOW_FIRST if n in enabled] + \
-        [n for n in enabled if n not in SLOW_FIRST]
+    order = sorted(enabled, key=lambda code: -rules.rule(code).cost)  # stable: ties keep order
     _SHARED = (frames, as_of)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) \
                 as pool:
-            futures = {name: pool.submit(_check_in_worker, name, enabled[name])
-                       for name in order}
+            futures = {code: pool.submit(_check_in_worker, code, enabled[code])
+                       for code in order}
             found = {}
-            for name in enabled:  # progress in module order, as the one-process run tells it
-                found[name] = futures[name].result()
-                _tell_found(progress, name, found[name])
+            for code in enabled:  # progress in registry order, as the one-process run tells it
+                found[code] = futures[code].result()
+                _tell_found(progress, rules.rule(code), found[code])
     finally:
         _SHARED = None
     return found
@@ -179,15 +153,15 @@ def _combined(results: list[pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values(["code", "subject_id"], kind="stable").reset_index(drop=True)
 
 
-def _checked_result(module: ModuleType, found: pd.DataFrame) -> pd.DataFrame:
-    """The module's output if it keeps the contract; a loud error naming it if not."""
+def _checked_result(rule: Rule, found: pd.DataFrame) -> pd.DataFrame:
+    """The rule's output if it keeps the contract; a loud error naming it if not."""
     if list(found.columns) != FINDING_COLUMNS:
-        raise RuntimeError(f"{module.__name__}: check returned columns {list(found.columns)}, "
+        raise RuntimeError(f"{rule.module}: check returned columns {list(found.columns)}, "
                            f"expected {FINDING_COLUMNS}")
-    if not found.empty and set(found["code"]) != {module.CODE}:
-        raise RuntimeError(f"{module.__name__}: check returned codes {set(found['code'])}")
+    if not found.empty and set(found["code"]) != {rule.code}:
+        raise RuntimeError(f"{rule.module}: check returned codes {set(found['code'])}")
     if found.duplicated(["subject_type", "subject_id"]).any():
-        raise RuntimeError(f"{module.__name__}: more than one finding for one subject")
+        raise RuntimeError(f"{rule.module}: more than one finding for one subject")
     return found
 
 
@@ -253,12 +227,7 @@ def _evidence(value: object, evidence_file: str) -> str:
 # --- XLSX ------------------------------------------------------------------------------
 
 # What the subject of a finding is, for people (the CSV keeps the code).
-SUBJECT_TYPE_ZH = {
-    "payroll_line": "发放名册行", "bank_line": "银行回盘行", "household": "家庭",
-    "bank_account": "银行账户", "township_program": "乡镇及资金类别", "township": "乡镇",
-    "reserve_record": "备用金记录", "adjustment": "调整记录", "adjustments": "全部调整记录",
-    "asset": "扶贫资产",
-}
+SUBJECT_TYPE_ZH = {t.name: t.label_zh for t in rules.SUBJECT_TYPES.values()}
 # What a finding's amount is. Most are money at stake (paid, held back or owed); a few
 # rules report a value nobody paid out (their modules' docstrings say so). Adding an
 # asset's book value to money paid wrongly means nothing, so totals keep them apart.

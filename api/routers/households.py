@@ -7,7 +7,7 @@ effect at once. Reading a statement or history is recorded for every role.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -52,10 +52,10 @@ from api.schemas import (
     required_text,
     yuan_text,
 )
-from domain import approvals
+from domain import approvals, money_facts
 from domain.errors import NotFound
 from domain.ledger import key_of
-from domain.money import format_fen, to_fen
+from domain.money import format_fen
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -64,6 +64,8 @@ HouseholdId = Annotated[str, Path(min_length=1, max_length=KEY_CHARS_MAX),
 ProgramPath = Annotated[Program, Path()]  # type: ignore[valid-type]
 PeriodPath = Annotated[str, Path(pattern=PERIOD_PATTERN)]
 TownshipQuery = Annotated[str | None, Query(max_length=NAME_CHARS_MAX)]
+AsOfQuery = Annotated[dt.date | None, Query(description="YYYY-MM-DD: count payments "
+                                            "value-dated on or before this day")]
 
 
 # -- commands -------------------------------------------------------------------------
@@ -170,19 +172,20 @@ def _readable_facts(state: State, user: Principal, household_id: str,
 
 
 @router.get("/{household_id}", response_model=StatementOut)
-def household_statement(household_id: HouseholdId, user: Reader,
-                        state: State) -> StatementOut:
+def household_statement(household_id: HouseholdId, user: Reader, state: State,
+                        as_of: AsOfQuery = None) -> StatementOut:
     """The household's records now, its payroll lines with the bank's results, and
-    what the bank confirms it paid."""
+    what the bank confirms it paid (``paid_total``: value-dated by ``as_of`` when given)."""
     current = reads.latest(_readable_facts(state, user, household_id, "statement"))
     by_kind: dict[str, list[reads.Fact]] = {}
     for (kind, _), fact in current.items():
         if kind == "households" or fact.fields.get("household_id") == household_id:
             by_kind.setdefault(kind, []).append(fact)
-    payments = [_payment(f, current.get(("bank_return", f.key)))
-                for f in by_kind.get("payroll", [])]
-    paid_fen = sum(to_fen(Decimal(p.bank.amount)) for p in payments
-                   if p.bank is not None and p.bank.status == "success" and p.bank.amount)
+    lines = [(f, current.get(("bank_return", f.key))) for f in by_kind.get("payroll", [])]
+    day = as_of.isoformat() if as_of is not None else None
+    paid_fen = sum(money_facts.paid_fen(line.fields, bank.fields if bank else None, day)
+                   for line, bank in lines)
+    payments = [_payment(line, bank) for line, bank in lines]
     return StatementOut(
         household=_household(current[("households", household_id)]),
         enrolments=[_enrolment(f) for f in by_kind.get("enrolments", [])],

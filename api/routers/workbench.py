@@ -52,6 +52,7 @@ from domain.errors import DomainError, Forbidden, NotFound
 from domain.ids import to18
 from domain.money import parse_yuan
 from domain.records import Finding, Record
+from reconciliation.rules import SUBJECT_TYPES
 from reconciliation.runner import SUBJECT_TYPE_ZH
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
@@ -256,16 +257,9 @@ class Filters:
                 and (not self.township or township == self.township))
 
 
-def _line_key(subject_id: str) -> str:
-    """Payroll/bank line subject 'batch:line' as the record key 'batch|line'."""
-    batch, _, line = subject_id.rpartition(":")
-    return f"{batch}|{line}"
-
-
-SUBJECT_RECORD = {"household": ("households", lambda s: s),
-                  "payroll_line": ("payroll", _line_key),
-                  "reserve_record": ("reserve", lambda s: s),
-                  "asset": ("assets", lambda s: s)}
+# subject type -> (record kind, record key of a subject id), from the rule registry
+SUBJECT_RECORD: dict[str, tuple[str, Callable[[str], str]]] = {
+    t.name: (t.record_kind, t.key_of) for t in SUBJECT_TYPES.values() if t.record_kind}
 
 
 def townships_of(state: AppState, findings: list[Finding]) -> dict[UUID, str]:
@@ -282,7 +276,7 @@ def townships_of(state: AppState, findings: list[Finding]) -> dict[UUID, str]:
                    for fact in reads.facts_of_keys(store.db, kind, keys)}
     out: dict[UUID, str] = {}
     for f in findings:
-        if f.subject_type in ("township", "township_program"):
+        if f.subject_type in SUBJECT_TYPES and SUBJECT_TYPES[f.subject_type].township_first:
             out[f.id] = f.subject_id.split("|")[0]
         elif f.subject_type in SUBJECT_RECORD:
             kind, key_of = SUBJECT_RECORD[f.subject_type]

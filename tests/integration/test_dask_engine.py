@@ -25,7 +25,7 @@ from domain.errors import DomainError
 from projections.frames import load_frames
 from reconciliation import runner
 from reconciliation.counties import (
-    LOCAL_MODULES, across_counties, load_registry, reconcile_pandas,
+    LOCAL_CODES, across_counties, load_registry, reconcile_pandas,
 )
 from reconciliation.dask_engine import reconcile_dask
 
@@ -130,9 +130,9 @@ def test_county_local_findings_are_each_countys_own_with_prefixed_ids(
 
         with Store(county.url) as store:
             own, _ = runner.run(load_frames(store.db), {}, province.as_of,
-                                modules=LOCAL_MODULES)
+                                codes=LOCAL_CODES)
         prefix = county.code + "/"
-        mine = findings[findings["code"].str.lower().isin(LOCAL_MODULES)
+        mine = findings[findings["code"].isin(LOCAL_CODES)
                         & findings["subject_id"].str.startswith(prefix)
                         & ~across_counties(findings)]
         assert sorted(zip(mine["code"], mine["subject_id"], mine["amount_fen"].astype(str),

@@ -17,7 +17,7 @@ from domain.approvals import (
 from domain.errors import DomainError, Forbidden
 from domain.names import clean_name, hidden_characters, look_alike_key
 from domain.users import Actor, same_person, user_id
-from reconciliation import d01
+from reconciliation.rules import d01
 from reconciliation.common import frames_from_rows
 from reconciliation.policy import PolicyError, load_policy
 

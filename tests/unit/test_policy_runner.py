@@ -11,11 +11,11 @@ import pytest
 
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
 from reconciliation.policy import PolicyError, load_policy, policy_fen
-from reconciliation.runner import (RULE_MODULES, SCREEN_MODULES, run, summary_lines,
-                                   write_findings_csv, write_findings_xlsx)
+from reconciliation.rules import UnknownRule
+from reconciliation.runner import run, summary_lines, write_findings_csv, write_findings_xlsx
 
-MINE = ["r01", "r02", "r03", "r04", "a01", "a02", "a03", "a04", "d01", "s01", "s02", "s03"]
-MY_RULES = [m for m in MINE if not m.startswith("s")]
+MINE = ["R01", "R02", "R03", "R04", "A01", "A02", "A03", "A04", "D01", "S01", "S02", "S03"]
+MY_RULES = [m for m in MINE if not m.startswith("S")]
 AS_OF = "2025-06-30"
 CSV_HEADER = ["code", "subject_type", "subject_id", "period", "amount", "severity",
               "title", "detail", "evidence"]
@@ -50,32 +50,32 @@ def findings_of(*rows: dict) -> pd.DataFrame:
 # --- policy -----------------------------------------------------------------------------
 
 def test_without_a_file_every_code_has_its_defaults_and_is_enabled() -> None:
-    policy = load_policy(None, modules=MINE)
-    assert set(policy) == {m.upper() for m in MINE}
+    policy = load_policy(None, codes=MINE)
+    assert set(policy) == set(MINE)
     assert policy["R02"] == {"township_limit": 1000, "county_limit": 20000, "enabled": True}
     assert policy["S01"]["mad_max"] == 0.015
 
 
 def test_a_key_in_the_file_overrides_the_default(tmp_path: Path) -> None:
     path = policy_file(tmp_path, "[R02]\ntownship_limit = 500\n[A03]\ndays = 365\n")
-    policy = load_policy(path, modules=MINE)
+    policy = load_policy(path, codes=MINE)
     assert policy["R02"]["township_limit"] == 500 and policy["R02"]["county_limit"] == 20000
     assert policy["A03"]["days"] == 365
 
 
 def test_lowered_township_limit_flags_an_800_yuan_disbursement(tmp_path: Path) -> None:
     frames = frames_from_rows(reserve=[disbursement("D1", 800)])
-    default, _ = run(frames, load_policy(None, modules=MINE), AS_OF, modules=["r02"], screens=[])
+    default, _ = run(frames, load_policy(None, codes=MINE), AS_OF, codes=["R02"])
     assert default.empty
-    lowered = load_policy(policy_file(tmp_path, "[R02]\ntownship_limit = 500\n"), modules=MINE)
-    found, _ = run(frames, lowered, AS_OF, modules=["r02"], screens=[])
+    lowered = load_policy(policy_file(tmp_path, "[R02]\ntownship_limit = 500\n"), codes=MINE)
+    found, _ = run(frames, lowered, AS_OF, codes=["R02"])
     assert list(found["subject_id"]) == ["D1"]
 
 
 def test_enabled_false_switches_a_code_off(tmp_path: Path) -> None:
     frames = frames_from_rows(reserve=[disbursement("D1", 5000, date="2025-01-01")])
-    policy = load_policy(policy_file(tmp_path, "[R01]\nenabled = false\n"), modules=MINE)
-    found, _ = run(frames, policy, AS_OF, modules=MY_RULES, screens=[])
+    policy = load_policy(policy_file(tmp_path, "[R01]\nenabled = false\n"), codes=MINE)
+    found, _ = run(frames, policy, AS_OF, codes=MY_RULES)
     assert policy["R01"]["enabled"] is False
     assert "R01" not in set(found["code"]) and "R02" in set(found["code"])
 
@@ -83,12 +83,12 @@ def test_enabled_false_switches_a_code_off(tmp_path: Path) -> None:
 def test_an_unknown_key_is_an_error_naming_file_table_and_key(tmp_path: Path) -> None:
     path = policy_file(tmp_path, "[R02]\ntownship_limt = 500\n")
     with pytest.raises(PolicyError, match=r"policy\.toml.*\[R02\] township_limt.*unknown key"):
-        load_policy(path, modules=MINE)
+        load_policy(path, codes=MINE)
 
 
 def test_an_unknown_code_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=r"policy\.toml.*\[X99\].*unknown finding code"):
-        load_policy(policy_file(tmp_path, "[X99]\nenabled = false\n"), modules=MINE)
+        load_policy(policy_file(tmp_path, "[X99]\nenabled = false\n"), codes=MINE)
 
 
 @pytest.mark.parametrize("setting", [
@@ -97,36 +97,35 @@ def test_an_unknown_code_is_an_error(tmp_path: Path) -> None:
 ])
 def test_a_value_of_the_wrong_type_is_an_error(tmp_path: Path, setting: str) -> None:
     with pytest.raises(PolicyError, match=r"\[R01\]"):
-        load_policy(policy_file(tmp_path, f"[R01]\n{setting}\n"), modules=MINE)
+        load_policy(policy_file(tmp_path, f"[R01]\n{setting}\n"), codes=MINE)
 
 
 def test_policy_money_is_yuan_with_at_most_two_decimals(tmp_path: Path) -> None:
-    policy = load_policy(policy_file(tmp_path, "[R02]\ntownship_limit = 999.5\n"), modules=MINE)
+    policy = load_policy(policy_file(tmp_path, "[R02]\ntownship_limit = 999.5\n"), codes=MINE)
     assert policy_fen(policy["R02"]["township_limit"]) == 99_950
     with pytest.raises(PolicyError, match="at most 2 decimals"):
-        load_policy(policy_file(tmp_path, "[R02]\ntownship_limit = 999.999\n"), modules=MINE)
+        load_policy(policy_file(tmp_path, "[R02]\ntownship_limit = 999.999\n"), codes=MINE)
 
 
 def test_real_number_settings_accept_whole_and_fractional_values(tmp_path: Path) -> None:
     policy = load_policy(policy_file(tmp_path, "[S01]\nmad_max = 0\n[S03]\niqr_factor = 1.5\n"),
-                         modules=MINE)
+                         codes=MINE)
     assert policy["S01"]["mad_max"] == 0 and policy["S03"]["iqr_factor"] == 1.5
 
 
 def test_a_file_that_is_not_toml_or_missing_is_a_policy_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="not valid TOML"):
-        load_policy(policy_file(tmp_path, "[R02\n"), modules=MINE)
+        load_policy(policy_file(tmp_path, "[R02\n"), codes=MINE)
     with pytest.raises(PolicyError, match="cannot read"):
-        load_policy(tmp_path / "absent.toml", modules=MINE)
+        load_policy(tmp_path / "absent.toml", codes=MINE)
     assert issubclass(PolicyError, ValueError)
 
 
 # --- runner -----------------------------------------------------------------------------
 
-def test_module_lists_follow_the_contract_order() -> None:
-    assert RULE_MODULES[:7] == ["p01", "p02", "p03", "p04", "p05", "p06", "b01"]
-    assert RULE_MODULES[-9:] == MY_RULES
-    assert len(RULE_MODULES) == 24 and SCREEN_MODULES == ["s01", "s02", "s03"]
+def test_an_unknown_code_given_to_the_policy_loader_is_an_error() -> None:
+    with pytest.raises(UnknownRule, match="Q01"):
+        load_policy(None, codes=["R01", "Q01"])
 
 
 def test_run_sorts_findings_by_code_then_subject_and_keeps_leads_apart() -> None:
@@ -135,7 +134,7 @@ def test_run_sorts_findings_by_code_then_subject_and_keeps_leads_apart() -> None
         disbursement("D1", 5000, date="2025-01-01"),
     ] + [disbursement(f"R{i}", 500) for i in range(25)])
     messages: list[str] = []
-    findings, leads = run(frames, {}, AS_OF, progress=messages.append, modules=MY_RULES)
+    findings, leads = run(frames, {}, AS_OF, progress=messages.append, codes=MINE)
     assert list(findings.columns) == FINDING_COLUMNS
     pairs = list(zip(findings["code"], findings["subject_id"], strict=True))
     assert pairs == sorted(pairs)
@@ -145,18 +144,18 @@ def test_run_sorts_findings_by_code_then_subject_and_keeps_leads_apart() -> None
     assert any(m.startswith("R01 备用金未核销") for m in messages) and len(messages) == 12
 
 
-def test_a_missing_finding_module_fails_loudly_with_its_name() -> None:
-    with pytest.raises(ModuleNotFoundError, match=r"reconciliation\.zz9"):
-        run(frames_from_rows(), {}, AS_OF, modules=["r01", "zz9"], screens=[])
+def test_an_unregistered_code_fails_loudly_with_its_name() -> None:
+    with pytest.raises(UnknownRule, match=r"'ZZ9'.*known: P01"):
+        run(frames_from_rows(), {}, AS_OF, codes=["R01", "ZZ9"])
 
 
 def test_run_rejects_a_malformed_as_of_date() -> None:
     with pytest.raises(ValueError):
-        run(frames_from_rows(), {}, "2025-13-01", modules=["r01"], screens=[])
+        run(frames_from_rows(), {}, "2025-13-01", codes=["R01"])
 
 
 def test_nothing_found_is_an_empty_frame_with_the_finding_columns() -> None:
-    findings, leads = run(frames_from_rows(), {}, AS_OF, modules=MY_RULES)
+    findings, leads = run(frames_from_rows(), {}, AS_OF, codes=MINE)
     assert findings.empty and leads.empty
     assert list(findings.columns) == list(leads.columns) == FINDING_COLUMNS
 
@@ -220,7 +219,7 @@ def test_summary_lines_count_findings_per_code_and_leads_separately() -> None:
 
 def test_no_findings_still_writes_a_header_only_csv_and_a_two_sheet_workbook(
         tmp_path: Path) -> None:
-    findings, leads = run(frames_from_rows(), {}, AS_OF, modules=MY_RULES)
+    findings, leads = run(frames_from_rows(), {}, AS_OF, codes=MINE)
     write_findings_csv(findings, tmp_path / "f.csv")
     write_findings_xlsx(findings, leads, tmp_path / "f.xlsx")
     written = (tmp_path / "f.csv").read_text(encoding="utf-8-sig")

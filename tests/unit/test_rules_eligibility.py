@@ -1,5 +1,5 @@
 """Eligibility rules E01–E08, each with its true case and its legitimate look-alikes
-(reconciliation/README.md), and each with the contract's subject_id."""
+(docs/rules/), and each with the contract's subject_id."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from domain.ids import check_char
-from reconciliation import e01, e02, e03, e04, e05, e06, e07, e08
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
+from reconciliation.rules import e01, e02, e03, e04, e05, e06, e07, e08
 
 AS_OF = "2025-06-30"
 
@@ -68,7 +68,8 @@ def run(module, *payments: tuple[dict, dict], as_of: str = AS_OF, policy: dict |
     rows.setdefault("bank_return", [])
     rows["payroll"] = rows["payroll"] + [p for p, _ in payments]
     rows["bank_return"] = rows["bank_return"] + [b for _, b in payments]
-    found = module.check(frames_from_rows(**rows), {**module.DEFAULTS, **(policy or {})}, as_of)
+    settings = {**module.RULE.defaults, **(policy or {})}
+    found = module.check(frames_from_rows(**rows), settings, as_of)
     assert list(found.columns) == FINDING_COLUMNS
     assert list(found["subject_id"]) == sorted(found["subject_id"])
     return found
@@ -114,6 +115,19 @@ def test_failed_payment_after_death_is_not_e01():
     bank_line["status"] = "failed"
     found = run(e01, (payroll, bank_line), households=[household()], deaths=[death()])
     assert found.empty
+
+
+def test_payment_value_dated_after_as_of_is_not_e01_and_not_in_its_amount():
+    # reconcile --as-of reads the books as they stood at the end of that day
+    later = paid("B1", "2", period="2025-06", value_date="2025-07-01")
+    found = run(e01, later, households=[household()], deaths=[death()])
+    assert found.empty
+    found = run(e01, paid("B1", "1", period="2025-04"), later,
+                households=[household()], deaths=[death()])
+    assert found.iloc[0]["amount_fen"] == 24200  # the April payment only
+    assert "payroll.csv#B1-2" not in found.iloc[0]["evidence"].split()
+    assert run(e01, later, households=[household()], deaths=[death()],
+               as_of="2025-07-01").iloc[0]["amount_fen"] == 24200
 
 
 # ------------------------------------------------------------------ E02
@@ -241,6 +255,12 @@ def test_payment_after_exit_is_e04():
     assert "payroll.csv#B1-1" not in row["evidence"].split()
 
 
+def test_payment_after_exit_value_dated_after_as_of_is_not_e04_yet():
+    found = run(e04, paid("B1", "2", period="2025-04", value_date="2025-07-01"),
+                enrolments=[enrolment(exit_="2025-04")])
+    assert found.empty
+
+
 def test_gradual_exit_is_payable_through_its_last_period_but_not_after():
     found = run(e04, paid("B1", "1", period="2025-04"), paid("B1", "2", period="2025-05"),
                 paid("B1", "3", period="2025-06"),
@@ -332,6 +352,13 @@ def test_policy_min_households_two_flags_two_households_on_one_account():
     assert list(found["subject_id"]) == ["6222001"]
 
 
+def test_payments_value_dated_after_as_of_do_not_count_for_e06():
+    rows = [paid("B1", "1", "H1"), paid("B1", "2", "H2"),
+            paid("B1", "3", "H3", value_date="2025-07-01")]
+    assert run(e06, *rows).empty
+    assert run(e06, *rows, as_of="2025-07-01").iloc[0]["amount_fen"] == 3 * 24200
+
+
 # ------------------------------------------------------------------ E07
 
 
@@ -388,6 +415,12 @@ def test_head_holding_a_car_worth_the_threshold_while_paid_is_e08():
         row["evidence"].split())
 
 
+def test_payment_value_dated_after_as_of_is_not_e08_yet():
+    found = run(e08, paid("B1", "1", period="2025-06", value_date="2025-07-01"),
+                households=[household()], holdings=[holding(3_000_000, "2025-02-10")])
+    assert found.empty
+
+
 def test_holding_worth_29999_99_is_not_e08():
     found = run(e08, paid("B1", "1"), households=[household()],
                 holdings=[holding(2_999_999, "2024-01-01")])
@@ -430,8 +463,8 @@ def test_each_eligibility_rule_uses_the_contract_subject_id():
                      account="6222 0001") for i in (1, 2, 3)]
     for module in (e01, e02, e03, e04, e05, e07, e08):
         found = run(module, *payments, **rows)
-        assert list(found["subject_id"]) == ["户-001"], module.CODE
+        assert list(found["subject_id"]) == ["户-001"], module.RULE.code
         assert (found["subject_type"] == "household").all()
-        assert (found["code"] == module.CODE).all()
+        assert (found["code"] == module.RULE.code).all()
     found = run(e06, *payments, **rows)
     assert list(found["subject_id"]) == ["6222 0001"]
