@@ -1,7 +1,8 @@
 """The ``aidledger`` command line (CONTRACT.md section 1).
 
 Exit status: 0 success (findings are a result), 1 failure with a printed reason,
-2 usage error (argparse), 3 ``verify`` found tampering. Domain errors are mapped to exit
+2 usage error (argparse), 3 tampering: ``verify`` found it, or a command refused to
+publish or write because the log, its chain or a read model no longer agree (``Tampered``). Domain errors are mapped to exit
 codes here and nowhere else.
 """
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from domain.errors import DomainError, RejectedFile
+from domain.errors import DomainError, RejectedFile, Tampered
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_TAMPERED = 0, 1, 2, 3
 
@@ -174,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(error.problems) > PROBLEMS_PRINTED_MAX:
             print(f"  … and {len(error.problems) - PROBLEMS_PRINTED_MAX} more", file=sys.stderr)
         return EXIT_FAILURE
+    except Tampered as error:  # the evidence does not hold: never publish, never write on
+        print(f"TAMPERED: {error}", file=sys.stderr)
+        return EXIT_TAMPERED
     except DomainError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE

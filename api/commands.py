@@ -61,12 +61,23 @@ def cmd_load(args: argparse.Namespace) -> int:
         from api.counties import load_counties
 
         return load_counties(args)
+    from projections.integrity import digest
+
     with open_store(args) as store:
+        _say_notice(store)
         report = load_directory(store, args.directory, actor=CLI_ACTOR)
+        published = digest(store)
     print(f"loaded {args.directory}")
     for line in report.lines():
         print(line)
+    print(f"digest: {published.text}")
     return 0
+
+
+def _say_notice(store: Store) -> None:
+    """What opening the store did that its user must know (a store chained on first open)."""
+    if store.notice:
+        print(f"note: {store.notice}")
 
 
 # -- reports ------------------------------------------------------------------------
@@ -78,9 +89,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         from api.counties import report_counties
 
         return report_counties(args)
+    from projections.proof import check_published
+
     with open_store(args) as store:
         facts.catch_up(store.ledger, store.db)
         frames = load_frames(store.db, known_at=args.known_at)
+        check_published(store)
     if args.report == "registers":
         return _report_registers(frames, args)
     if args.report == "household":
@@ -161,11 +175,13 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_disclose(args: argparse.Namespace) -> int:
     from api.disclosure import disclose_store
-
-    from projections.integrity import catch_up_chain, digest
+    from projections import facts
+    from projections.integrity import digest
+    from projections.proof import check_published
 
     with open_store(args) as store:
-        catch_up_chain(store)
+        facts.catch_up(store.ledger, store.db)
+        check_published(store)  # the log chained to its end, the read rows unchanged
         lines = disclose_store(store, period=args.period, out=args.out,
                                digest_text=digest(store).text)
     for line in lines:
@@ -177,6 +193,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from api.integrity_cli import verify
 
     with open_store(args) as store:
+        _say_notice(store)
         return verify(store, args.against)
 
 
