@@ -122,7 +122,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="tamper check of the whole event store")
     p.add_argument("--against", metavar="DIGEST")
-    sub.add_parser("digest", help="print the head to publish (last line is the digest)")
+    p = sub.add_parser("digest", help="print the head to publish (last line is the digest)")
+    p.add_argument("--sign", metavar="KEY", type=Path,
+                   help="also sign a checkpoint with this private key (aidledger key new) "
+                   "and keep it for /public/checkpoint")
+    p.add_argument("--origin", help="the log's name in the checkpoint (default: the key's)")
+    p.add_argument("--out", type=Path, help="write the signed checkpoint to this file")
+    p = sub.add_parser("key", help="signing keys for checkpoints")
+    ksub = p.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    k = ksub.add_parser("new", help="a new Ed25519 key: FILE (private) and FILE.pub")
+    k.add_argument("--out", required=True, type=Path)
+    k.add_argument("--name", default="aidledger.county/log",
+                   help="the signer's name, e.g. mz.example-county.gov.cn/aidledger")
+    p = sub.add_parser("cosign", help="a witness's cosignature on a checkpoint file")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", type=Path)
+    p.add_argument("--key", required=True, type=Path, help="the witness's private key")
+    p.add_argument("--log-key", metavar="PUB",
+                   help="the county's verifier key (text or file): checked before cosigning")
+    p.add_argument("--out", type=Path, help="where to write (default: CHECKPOINT itself)")
+    p = sub.add_parser("checkpoint", help="checkpoints kept in the store")
+    csub = p.add_subparsers(dest="checkpoint_command", required=True, metavar="ACTION")
+    c = csub.add_parser("add", help="attach a (co)signed checkpoint file's signatures")
+    c.add_argument("file", metavar="FILE", type=Path)
+    p = sub.add_parser("monitor", help="watch a county's log: exit 3 on a fork or rewrite")
+    p.add_argument("url", metavar="URL", help="the county's server, e.g. https://host:8000")
+    p.add_argument("--state", required=True, type=Path,
+                   help="the checkpoint seen last time (read, then replaced when good)")
+    p.add_argument("--log-key", required=True, metavar="PUB",
+                   help="the county's verifier key (text or file)")
+    p.add_argument("--witness-key", action="append", default=[], metavar="PUB",
+                   help="a witness's verifier key (repeat for several)")
+    p.add_argument("--witnesses-min", type=int, default=0,
+                   help="cosignatures required from the witness keys (default 0)")
     p = sub.add_parser("receipt", help="inclusion proof of a household's events")
     p.add_argument("household_id", metavar="HOUSEHOLD_ID")
     p.add_argument("--digest", required=True, help="a published digest")

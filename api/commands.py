@@ -199,9 +199,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from api.integrity_cli import digest
+    from api.transparency_cli import sign
 
     with open_store(args) as store:
+        if args.sign is not None:
+            print(sign(store, args.sign, args.origin, args.out))
         return digest(store)
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    from api.transparency_cli import key_new
+
+    return key_new(args.out, args.name)
+
+
+def cmd_cosign(args: argparse.Namespace) -> int:
+    from api.transparency_cli import cosign
+
+    return cosign(args.checkpoint, args.key, args.log_key, args.out)
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from api.transparency_cli import checkpoint_add
+
+    with open_store(args) as store:
+        return checkpoint_add(store, args.file)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from api.transparency_cli import monitor
+
+    return monitor(args.url, args.state, args.log_key, args.witness_key, args.witnesses_min)
 
 
 def cmd_receipt(args: argparse.Namespace) -> int:

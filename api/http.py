@@ -19,11 +19,11 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.routers import adjustments, admin, assets, findings, funds, households, imports
-from api.routers import public, workbench
+from api.routers import public, transparency, workbench
 from api.routers.deps import AppState, NotAuthenticated, roles_of
 from api.schemas import ErrorOut
 from api.wiring import Store
-from domain.errors import Conflict, DomainError, Forbidden, NotFound, RejectedFile
+from domain.errors import Conflict, DomainError, Forbidden, NotFound, RejectedFile, Tampered
 
 STATUS_OF_ERROR: dict[type[Exception], int] = {
     NotAuthenticated: 401,
@@ -31,6 +31,7 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     NotFound: 404,
     Conflict: 409,
     RejectedFile: 400,
+    Tampered: 503,
     DomainError: 400,
     RequestValidationError: 422,
 }
@@ -41,6 +42,8 @@ ERROR_DESCRIPTIONS = {
     404: "no such record",
     409: "someone else changed the same records; nothing was written",
     422: "the request does not have the documented shape",
+    503: "the ledger's evidence does not hold (log, chain or read model altered): nothing "
+         "is answered from it until someone looks (aidledger verify)",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text} for status, text in ERROR_DESCRIPTIONS.items()
@@ -99,7 +102,8 @@ def create_app(url: str) -> FastAPI:
                   responses=ERROR_RESPONSES)
     for error_class in STATUS_OF_ERROR:
         app.add_exception_handler(error_class, error_response)
-    for module in (admin, households, funds, adjustments, assets, findings, imports):
+    for module in (admin, households, funds, adjustments, assets, findings, imports,
+                   transparency):
         describe_roles(module.router)
         app.include_router(module.router)
     app.include_router(public.router)  # HTML pages, left out of the OpenAPI document

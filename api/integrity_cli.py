@@ -53,8 +53,11 @@ def receipt_cli(store: Any, household_id: str, digest: str, out_path: str | Path
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    handle = integrity.issue_handle(store.db, household_id)
     print(f"receipt for household {household_id}: {len(document['events'])} events included "
           f"in {document['digest']} -> {path}")
+    print(f"online, against the latest signed checkpoint: /public/receipt/{handle} "
+          "(give the household this address; it names no household id)")
     return EXIT_OK
 
 

@@ -656,3 +656,47 @@ def _event_problem(event: dict[str, Any], published: Digest) -> str | None:
 def verify_receipt(receipt_: dict[str, Any], digest_text: str) -> bool:
     """True when every event in the receipt is included in the log the digest names."""
     return receipt_problem(receipt_, digest_text) is None
+
+
+# -- receipts online: an opaque handle per household ----------------------------------
+# A household id is treated as personal data (the disclosure never shows it), so it is
+# never put in a URL, where it would end in access logs and browser histories: the county
+# hands a household an unguessable handle (printed with its paper receipt) instead.
+HANDLE_TABLE = "rm_receipt_handle"
+HANDLE_BYTES = 24  # 192 random bits, base64url: 32 characters
+HANDLE_SCHEMA = (f"CREATE TABLE IF NOT EXISTS {HANDLE_TABLE} (handle TEXT PRIMARY KEY,"
+                 " household_id TEXT NOT NULL, issued_at TEXT NOT NULL)",)
+
+
+def issue_handle(db: Database, household_id: str) -> str:
+    """The household's receipt handle (the same one each time it is asked for)."""
+    import secrets
+
+    for statement in HANDLE_SCHEMA:
+        db.execute(statement)
+    rows = db.query(f"SELECT handle FROM {HANDLE_TABLE} WHERE household_id=? "
+                    "ORDER BY issued_at LIMIT 1", [household_id])
+    if rows:
+        return str(rows[0][0])
+    handle = secrets.token_urlsafe(HANDLE_BYTES)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    db.execute(f"INSERT INTO {HANDLE_TABLE} (handle, household_id, issued_at) VALUES (?, ?, ?)",
+               [handle, household_id, now])
+    return handle
+
+
+def household_of_handle(db: Database, handle: str) -> str | None:
+    if not db.table_exists(HANDLE_TABLE):
+        return None
+    rows = db.query(f"SELECT household_id FROM {HANDLE_TABLE} WHERE handle=?", [handle])
+    return str(rows[0][0]) if rows else None
+
+
+def receipt_by_handle(store: Any, handle: str, digest_text: str) -> dict[str, Any]:
+    """The receipt of the household the handle names, without its id."""
+    household_id = household_of_handle(store.db, handle)
+    if household_id is None:
+        raise NotFound("no receipt under this handle")
+    document = receipt(store, household_id, digest_text)
+    del document["household_id"]
+    return {**document, "handle": handle}
