@@ -149,7 +149,7 @@ class SigningKey:
 
 
 def _key_parts(text: str, what: str) -> tuple[str, str, bytes]:
-    parts = text.split("+")
+    parts = text.split("+", 2)  # the base64 key itself may hold '+'
     if len(parts) != 3:
         raise DomainError(f"not a {what}: expected <name>+<key id>+<base64 key>")
     name, hex_id, encoded = parts
