@@ -58,7 +58,7 @@ class Seen:
 
 def base_url(url: str) -> str:
     url = url.rstrip("/")
-    return url[:-len(CHECKPOINT_PATH)] if url.endswith(CHECKPOINT_PATH) else url
+    return url.removesuffix(CHECKPOINT_PATH)
 
 
 def fetch_json(url: str) -> Any:
@@ -66,7 +66,7 @@ def fetch_json(url: str) -> Any:
     if not url.startswith(("http://", "https://")):
         raise DomainError(f"{url}: only http:// and https:// URLs can be monitored")
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             body = response.read(RESPONSE_BYTES_MAX + 1)
     except urllib.error.HTTPError as error:
         raise DomainError(f"{url}: HTTP {error.code} {error.reason}") from error

@@ -86,7 +86,8 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.copy_types = [PG_TYPE_OF_ID.get(self.datastore.originator_id_type, "uuid"),
                            "int8", "text", "bytea"]
         prefix = f'"{self.datastore.schema}".'
-        self.sql_create_statements.extend(SQL(s) for s in chain.schema_statements(prefix))
+        self.sql_create_statements.extend(SQL(s).format()
+                                          for s in chain.schema_statements(prefix))
         self.chain_sql = _ChainSql(schema)
 
     def insert_events(

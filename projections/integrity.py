@@ -71,7 +71,7 @@ from projections.chain import (
     read_tip,
 )
 from projections.db import Database
-from projections.merkle import (  # noqa: F401 - the names tests and tools use from here
+from projections.merkle import (
     EMPTY_ROOT,
     HASH_BYTES,
     ZERO_HEAD,
@@ -83,7 +83,6 @@ from projections.merkle import (  # noqa: F401 - the names tests and tools use f
     leaf_hash,
     leaf_of,
     node_hash,
-    sha256,
     split_point,
 )
 

@@ -161,9 +161,11 @@ def current(request: Request, state: Any) -> tuple[Published, str]:
         position = _facts_position(store.db)
         digest_text = integrity.digest(store).text
         with _CACHE_LOCK:
-            cached = getattr(request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
-            stale = cached is None or time.monotonic() - cached[2] > PROOF_RECHECK_SECONDS
-            if stale or cached[0] != position:
+            cached: tuple[int, Published, float] | None = getattr(
+                request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
+            fresh = cached is not None and cached[0] == position \
+                and time.monotonic() - cached[2] <= PROOF_RECHECK_SECONDS
+            if cached is None or not fresh:
                 setattr(request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
                 proof.check_published(store)
                 tables = (cached[1] if cached is not None and cached[0] == position else

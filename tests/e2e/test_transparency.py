@@ -13,7 +13,6 @@ from projections.merkle import leaf_hash, leaf_of
 from tests.e2e.conftest import Api, write_big_village
 from tests.unit.test_merkle import rfc9162_consistent, rfc9162_inclusion_root
 
-
 REWRITE_BANK_RETURNS = ("UPDATE rm_facts SET fields=replace(fields,'\"status\":\"success\"',"
                         "'\"status\":\"failed\"') WHERE kind='bank_return'")
 

@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 from eventsourcing.tests.persistence import (
     ApplicationRecorderTestCase,
     InfrastructureFactoryTestCase,
@@ -26,12 +30,12 @@ from api.wiring import Store
 from domain.errors import Tampered
 from projections import integrity
 from projections.chain import ChainBroken
-from tests.integration.test_integrity import load_deaths
 from projections.sqlite_recorder import (
     ChainedSQLiteApplicationRecorder,
     ChainedSQLiteFactory,
     ChainedSQLiteProcessRecorder,
 )
+from tests.integration.test_integrity import load_deaths
 
 
 class TemporaryFile:

@@ -114,7 +114,7 @@ def free_port() -> int:
 def served(loaded: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AIDLEDGER_DB"}
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "serve.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "api.cli", "--db", loaded, "serve",
                                "--port", str(port)], cwd=tmp_path, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
