@@ -55,7 +55,6 @@ from projections.db import ANALYZE_AFTER_ROWS
 # Writes with at least this many events go through COPY; smaller ones take the stock path.
 COPY_EVENTS_MIN = 200
 PG_TYPE_OF_ID = {"uuid": "uuid", "text": "text"}
-CHAIN_COPY_TYPES = ["int8", "int8", "text", "int8", "text", "text"]
 
 
 class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -189,7 +188,7 @@ class _ChainSql:
         self.schema = schema
         self.select_tip = SQL("SELECT size, notification_id, head, frontier FROM {0}.rm_chain_tip "
                               "WHERE name = %s").format(schema)
-        self.copy_chain = SQL("COPY {0}.rm_chain ({1}) FROM STDIN (FORMAT BINARY)").format(
+        self.copy_chain = SQL("COPY {0}.rm_chain ({1}) FROM STDIN").format(
             schema, SQL(", ").join(Identifier(c) for c in chain.CHAIN_COLUMNS))
         self.insert_node = SQL("INSERT INTO {0}.rm_chain_node (level, idx, hash) "
                                "VALUES (%s, %s, %s)").format(schema)
@@ -210,10 +209,7 @@ class _ChainSql:
 
     def write(self, curs: Any, extension: chain.Extension, ids: Sequence[int]) -> None:
         with curs.copy(self.copy_chain) as copy:
-            copy.set_types(CHAIN_COPY_TYPES)
-            write_row = copy.write_row
-            for row in extension.rows(ids):
-                write_row(row)
+            copy.write(extension.copy_text(ids))
         if extension.nodes:
             curs.executemany(self.insert_node, extension.nodes)
         curs.execute(self.delete_tip, (chain.TIP_NAME,))

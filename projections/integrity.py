@@ -298,9 +298,8 @@ class _Walk:
                             "added behind the ledger's back, or the chain rows from here on "
                             "were removed (rm_chain cut short)")
         self._check_chained(notification, leaf)
-        for lo, count, digest_ in self.frontier.append(leaf):
-            if count >> NODE_LEVEL_MIN:
-                self._check_node(lo, count, digest_)
+        for lo, count, digest_ in self.frontier.append(leaf, chain.NODE_LEAVES_MIN):
+            self._check_node(lo, count, digest_)
         if self.size == self.tip_size:
             self.root_at_tip = self.frontier.root()
         if self.against is not None and self.against.position == self.size:
