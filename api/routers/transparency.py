@@ -19,7 +19,9 @@ from api.routers.deps import State, catch_up
 from domain.errors import NotFound
 from projections import checkpoint, integrity
 
-router = APIRouter(prefix="/public", tags=["transparency (public, no login)"])
+# Like the public pages, left out of the OpenAPI document (which is the API that takes a
+# token); the routes and their answers are documented in docs/transparency.md.
+router = APIRouter(prefix="/public", include_in_schema=False)
 
 TREE_SIZE_MAX = 2**62  # bigger than any log; keeps numbers inside BIGINT
 HANDLE_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
