@@ -86,7 +86,7 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
                            "int8", "text", "bytea"]
         prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(SQL(s).format()
-                                          for s in chain.schema_statements(prefix))
+                                          for s in chain.schema_statements(prefix, "postgres"))
         self.chain_sql = _ChainSql(schema)
 
     def insert_events(

@@ -48,10 +48,13 @@ CHAIN_COLUMNS = ("position", "notification_id", "originator_id", "originator_ver
 NODE_COLUMNS = ("level", "idx", "hash")
 
 
-def schema_statements(prefix: str = "") -> list[str]:
-    """CREATE statements for the chain tables; ``prefix`` is a schema (``"s".``) or ''."""
+def schema_statements(prefix: str = "", backend: str = "sqlite") -> list[str]:
+    """CREATE statements for the chain tables; ``prefix`` is a schema (``"s".``) or ''.
+    On SQLite the position is the rowid itself (INTEGER PRIMARY KEY: one b-tree less to
+    update per event); PostgreSQL gets BIGINT."""
+    position = "INTEGER" if backend == "sqlite" else "BIGINT"
     return [
-        f"CREATE TABLE IF NOT EXISTS {prefix}rm_chain (position BIGINT PRIMARY KEY,"
+        f"CREATE TABLE IF NOT EXISTS {prefix}rm_chain (position {position} PRIMARY KEY,"
         " notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL,"
         " originator_version BIGINT NOT NULL, leaf TEXT NOT NULL, head TEXT NOT NULL)",
         f"CREATE UNIQUE INDEX IF NOT EXISTS rm_chain_notification ON {prefix}rm_chain"

@@ -55,6 +55,9 @@ FACTS_TABLE = proof.ProvenTable("rm_facts", FACT_COLUMNS, key=("notification_id"
 POSTINGS_TABLE = proof.ProvenTable("rm_postings", POSTING_COLUMNS,
                                    key=("notification_id", "seq"))
 PROVEN_TABLES = (FACTS_TABLE, POSTINGS_TABLE)
+# What reports, disclosures and the public pages are computed from (projections.frames
+# reads rm_facts): the rows they re-prove before publishing (proof.check_published).
+PUBLISHED_FROM = (FACTS_TABLE,)
 RECORD_TOPICS = (f"{Record.__module__}:{Record.__qualname__}.Recorded",
                  f"{Record.__module__}:{Record.__qualname__}.Corrected")
 

@@ -171,7 +171,7 @@ def ensure_chained(store: Any) -> str | None:
         return None
     with db.transaction():
         _lock_log(store)
-        for statement in chain.schema_statements():
+        for statement in chain.schema_statements(backend=db.backend):
             db.execute(statement)
         if chain.meta(db, CHAINED_AT_WRITE) is not None:
             return None  # another process did it meanwhile

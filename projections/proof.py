@@ -195,7 +195,7 @@ def check_published(store: Any, tables: Sequence[ProvenTable] | None = None) -> 
     from projections import facts, integrity
 
     tip = integrity.current_tip(store)  # ChainBroken (a Tampered) when the log outgrew it
-    tables = facts.PROVEN_TABLES if tables is None else tables
+    tables = facts.PUBLISHED_FROM if tables is None else tables
     db = store.db
     with db.snapshot():
         tracked = facts.position(db) if db.table_exists("rm_tracking") else 0
