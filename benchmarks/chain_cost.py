@@ -114,7 +114,7 @@ class ChainClock:
                     clock.seconds += time.perf_counter() - started
             return call
 
-        sql = bulk_recorder._ChainSql  # noqa: SLF001 - the benchmark times the recorder's steps
+        sql = bulk_recorder._ChainSql  # the benchmark times the recorder's own steps
         with replaced(chain, "Extension", TimedExtension), \
                 replaced(sqlite_recorder, "extend_chain",
                          self._untimed_adds(timed_call(sqlite_recorder.extend_chain))), \
