@@ -13,9 +13,10 @@ File format (UTF-8, one JSON object per line, gzip-compressed when the name ends
 3. trailer: ``{"end": true, "events": <count>}`` — a truncated copy lacks it and is refused.
 
 Import refuses a store that already has events (or read-model rows), checks the whole
-file before writing anything, then inserts page by page through the recorder. If a page
-fails (a database error, an interruption) every page already inserted is deleted again,
-so the store is left empty rather than half restored. Notification ids are assigned
+file before writing anything, then inserts page by page through the recorder, which
+chains every page as it writes it (``projections.chain``). If a page fails (a database
+error, an interruption) every page already inserted is deleted again, with the chain
+rows, so the store is left empty rather than half restored. Notification ids are assigned
 afresh by the target store; the digest commits to positions, not ids, so it still matches.
 """
 
@@ -241,9 +242,14 @@ def _check_alone(store: Any, count: int) -> None:
 
 
 def _delete(store: Any, inserted: list[tuple[int, int]]) -> None:
-    """Undo the pages inserted so far (exactly their notification ids)."""
+    """Undo the pages inserted so far (exactly their notification ids), and the chain
+    their writes extended: the store was empty before, so the chain goes whole."""
+    from projections.chain import CHAIN_TABLES
+
     table, column = _events_table(store), _id_column(store)
     with store.db.transaction():
         for first, last in inserted:
             store.db.execute(f"DELETE FROM {table} WHERE {column} BETWEEN ? AND ?",
                              [first, last])
+        for chain_table in CHAIN_TABLES:
+            store.db.execute(f"DELETE FROM {chain_table}")

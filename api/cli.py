@@ -1,7 +1,8 @@
 """The ``aidledger`` command line (README.md; the files in and out: docs/formats.md).
 
 Exit status: 0 success (findings are a result), 1 failure with a printed reason,
-2 usage error (argparse), 3 ``verify`` found tampering. Domain errors are mapped to exit
+2 usage error (argparse), 3 tampering: ``verify`` found it, or a command refused to
+publish or write because the log, its chain or a read model no longer agree (``Tampered``). Domain errors are mapped to exit
 codes here and nowhere else.
 """
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from domain.errors import DomainError, RejectedFile
+from domain.errors import DomainError, RejectedFile, Tampered
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_TAMPERED = 0, 1, 2, 3
 
@@ -166,8 +167,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--against", metavar="DIGEST",
                    help="a digest published earlier (aidledger:v1:N:HEX): it must be a "
                         "prefix of the log")
-    sub.add_parser("digest", parents=db,
-                   help="print the head to publish (last line is the digest)")
+    p = sub.add_parser("digest", parents=db,
+                       help="print the head to publish (last line is the digest)")
+    p.add_argument("--sign", metavar="KEYFILE", type=Path,
+                   help="also sign a checkpoint with this private key (aidledger key new) "
+                   "and keep it for /public/checkpoint")
+    p.add_argument("--origin", metavar="NAME",
+                   help="the log's name in the checkpoint (default: the key's)")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="write the signed checkpoint to this file")
+    p = sub.add_parser("key", help="signing keys for checkpoints")
+    ksub = p.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    k = ksub.add_parser("new", help="a new Ed25519 key: FILE (private) and FILE.pub")
+    k.add_argument("--out", required=True, type=Path, metavar="FILE",
+                   help="the private key file to write (FILE.pub beside it)")
+    k.add_argument("--name", default="aidledger.county/log", metavar="NAME",
+                   help="the signer's name, e.g. mz.example-county.gov.cn/aidledger")
+    p = sub.add_parser("cosign", help="a witness's cosignature on a checkpoint file")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", type=Path)
+    p.add_argument("--key", required=True, type=Path, metavar="KEYFILE",
+                   help="the witness's private key")
+    p.add_argument("--log-key", metavar="PUB",
+                   help="the county's verifier key (text or file): checked before cosigning")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="where to write (default: CHECKPOINT itself)")
+    p = sub.add_parser("checkpoint", parents=db, help="checkpoints kept in the store")
+    csub = p.add_subparsers(dest="checkpoint_command", required=True, metavar="ACTION")
+    c = csub.add_parser("add", parents=db,
+                        help="attach a (co)signed checkpoint file's signatures")
+    c.add_argument("file", metavar="FILE", type=Path)
+    p = sub.add_parser("monitor", help="watch a county's log: exit 3 on a fork or rewrite")
+    p.add_argument("url", metavar="URL", help="the county's server, e.g. https://host:8000")
+    p.add_argument("--state", required=True, type=Path, metavar="FILE",
+                   help="the checkpoint seen last time (read, then replaced when good)")
+    p.add_argument("--log-key", required=True, metavar="PUB",
+                   help="the county's verifier key (text or file)")
+    p.add_argument("--witness-key", action="append", default=[], metavar="PUB",
+                   help="a witness's verifier key (repeat for several)")
+    p.add_argument("--witnesses-min", type=int, default=0, metavar="N",
+                   help="cosignatures required from the witness keys (default 0)")
     p = sub.add_parser("receipt", parents=db, help="inclusion proof of a household's events")
     p.add_argument("household_id", metavar="HOUSEHOLD_ID")
     p.add_argument("--digest", required=True, metavar="DIGEST",
@@ -262,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(error.problems) > PROBLEMS_PRINTED_MAX:
             print(f"  … and {len(error.problems) - PROBLEMS_PRINTED_MAX} more", file=sys.stderr)
         return EXIT_FAILURE
+    except Tampered as error:  # the evidence does not hold: never publish, never write on
+        print(f"TAMPERED: {error}", file=sys.stderr)
+        return EXIT_TAMPERED
     except DomainError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE

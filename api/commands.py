@@ -58,12 +58,23 @@ def cmd_load(args: argparse.Namespace) -> int:
         from api.counties import load_counties
 
         return load_counties(args)
+    from projections.integrity import digest
+
     with open_store(args, create=True) as store:
+        _say_notice(store)
         report = load_directory(store, args.directory, actor=CLI_ACTOR)
+        published = digest(store)
     print(f"loaded {args.directory}")
     for line in report.lines():
         print(line)
+    print(f"digest: {published.text}")
     return 0
+
+
+def _say_notice(store: Store) -> None:
+    """What opening the store did that its user must know (a store chained on first open)."""
+    if store.notice:
+        print(f"note: {store.notice}")
 
 
 # -- reports ------------------------------------------------------------------------
@@ -75,9 +86,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         from api.counties import report_counties
 
         return report_counties(args)
+    from projections.proof import check_published
+
     with open_store(args) as store:
         facts.catch_up(store.ledger, store.db)
         frames = load_frames(store.db, known_at=args.known_at)
+        check_published(store)
     if args.report == "registers":
         return _report_registers(frames, args)
     if args.report == "household":
@@ -158,11 +172,13 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_disclose(args: argparse.Namespace) -> int:
     from api.disclosure import disclose_store
-
-    from projections.integrity import catch_up_chain, digest
+    from projections import facts
+    from projections.integrity import digest
+    from projections.proof import check_published
 
     with open_store(args) as store:
-        catch_up_chain(store)
+        facts.catch_up(store.ledger, store.db)
+        check_published(store)  # the log chained to its end, the read rows unchanged
         lines = disclose_store(store, period=args.period, out=args.out,
                                digest_text=digest(store).text)
     for line in lines:
@@ -174,14 +190,43 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from api.integrity_cli import verify
 
     with open_store(args) as store:
+        _say_notice(store)
         return verify(store, args.against)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from api.integrity_cli import digest
+    from api.transparency_cli import sign
 
     with open_store(args) as store:
+        if args.sign is not None:
+            print(sign(store, args.sign, args.origin, args.out))
         return digest(store)
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    from api.transparency_cli import key_new
+
+    return key_new(args.out, args.name)
+
+
+def cmd_cosign(args: argparse.Namespace) -> int:
+    from api.transparency_cli import cosign
+
+    return cosign(args.checkpoint, args.key, args.log_key, args.out)
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from api.transparency_cli import checkpoint_add
+
+    with open_store(args) as store:
+        return checkpoint_add(store, args.file)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from api.transparency_cli import monitor
+
+    return monitor(args.url, args.state, args.log_key, args.witness_key, args.witnesses_min)
 
 
 def cmd_receipt(args: argparse.Namespace) -> int:

@@ -20,11 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from api.routers import adjustments, admin, assets, changes, findings, funds, households
-from api.routers import imports, public, workbench
+from api.routers import imports, public, transparency, workbench
 from api.routers.deps import AppState, NotAuthenticated, roles_of
 from api.schemas import ErrorOut
 from api.wiring import Store
-from domain.errors import Conflict, DomainError, Forbidden, NotFound, RejectedFile
+from domain.errors import Conflict, DomainError, Forbidden, NotFound, RejectedFile, Tampered
 
 STATUS_OF_ERROR: dict[type[Exception], int] = {
     NotAuthenticated: 401,
@@ -32,6 +32,7 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     NotFound: 404,
     Conflict: 409,
     RejectedFile: 400,
+    Tampered: 503,
     DomainError: 400,
     RequestValidationError: 422,
 }
@@ -42,6 +43,8 @@ ERROR_DESCRIPTIONS = {
     404: "no such record",
     409: "someone else changed the same records; nothing was written",
     422: "the request does not have the documented shape",
+    503: "the ledger's evidence does not hold (log, chain or read model altered): nothing "
+         "is answered from it until someone looks (aidledger verify)",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text} for status, text in ERROR_DESCRIPTIONS.items()
@@ -105,6 +108,7 @@ def create_app(url: str) -> FastAPI:
     for module in (admin, households, changes, funds, adjustments, assets, findings, imports):
         describe_roles(module.router)
         app.include_router(module.router)
+    app.include_router(transparency.router)  # the monitored log, no login (JSON)
     app.include_router(public.router)  # HTML pages, left out of the OpenAPI document
     app.include_router(workbench.router)
     app.mount("/static", StaticFiles(directory=public.STATIC_DIR), name="static")

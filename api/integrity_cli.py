@@ -19,19 +19,27 @@ EXIT_TAMPERED = 3
 def verify(store: Any, against: str | None) -> int:
     """Re-hash the whole log; print what was checked and, if broken, the first bad event."""
     result = integrity.verify(store, against)
+    for note in result.notes:
+        print(note)
     if result.ok:
-        print(f"verify: INTACT, {result.position} events checked")
+        print(f"verify: INTACT, {result.position} events and {result.rows} read-model rows "
+              "checked")
         print(result.reason)
+        if against is None:
+            print(f"warning: {integrity.PUBLISH_ADVICE}")
         return EXIT_OK
     print(f"verify: TAMPERED, stopped after {result.position} events")
     print(f"reason: {result.reason}")
     if result.first_bad:
-        print(f"first failing event: {result.first_bad}")
+        print(f"first failing {'event' if result.first_bad.startswith('notification') else 'row'}"
+              f": {result.first_bad}")
+    if against is None:
+        print(f"warning: {integrity.PUBLISH_ADVICE}")
     return EXIT_TAMPERED
 
 
 def digest(store: Any) -> int:
-    """Chain what is new and print the digest to publish as the last line."""
+    """Print the digest to publish as the last line (read-only: every write is chained)."""
     published = integrity.digest(store)
     print(f"{published.position} events chained; publish this digest "
           "(verify --against it later):")
@@ -45,8 +53,11 @@ def receipt_cli(store: Any, household_id: str, digest: str, out_path: str | Path
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    handle = integrity.issue_handle(store.db, household_id)
     print(f"receipt for household {household_id}: {len(document['events'])} events included "
           f"in {document['digest']} -> {path}")
+    print(f"online, against the latest signed checkpoint: /public/receipt/{handle} "
+          "(give the household this address; it names no household id)")
     return EXIT_OK
 
 

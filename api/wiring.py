@@ -16,6 +16,8 @@ DEFAULT_DB_URL = "sqlite:///aidledger.db"
 POOL_SIZE = 5
 # eventsourcing's PostgreSQL factory with a recorder that appends large writes by COPY.
 POSTGRES_FACTORY_TOPIC = "projections.bulk_recorder:BulkPostgresFactory"
+# eventsourcing's SQLite factory with recorders that chain every append (projections.chain).
+SQLITE_FACTORY_TOPIC = "projections.sqlite_recorder:ChainedSQLiteFactory"
 CIPHER_KEY_VARIABLE = "AIDLEDGER_CIPHER_KEY"
 OPEN_LOCK = "aidledger.store.open"
 CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
@@ -63,7 +65,7 @@ def cipher_env() -> dict[str, str]:
 def _persistence_env(config: StoreConfig) -> dict[str, str]:
     if config.backend == "sqlite":
         Path(config.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        return {"PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
                 "SQLITE_DBNAME": config.sqlite_path, "SQLITE_LOCK_TIMEOUT": "60"}
     env = {"PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC, "POSTGRES_DBNAME": config.dbname,
            "POSTGRES_HOST": config.host, "POSTGRES_PORT": config.port,
@@ -132,6 +134,18 @@ class Store:
         with self.db.session_lock(OPEN_LOCK):  # two first opens would race on CREATE TABLE
             self.ledger = Ledger(env=ledger_env(self.config))
         self._check_readable()
+        self.notice = self._ensure_chained()
+
+    def _ensure_chained(self) -> str | None:
+        """Chain the events of a store made before write-time chaining, once (what was
+        done, to say, or None). See ``projections.integrity.ensure_chained``."""
+        from projections.integrity import ensure_chained
+
+        try:
+            return ensure_chained(self)
+        except Exception:
+            self.close()
+            raise
 
     def _check_readable(self) -> None:
         """Decode the first event: a wrong or missing cipher key fails here, clearly."""

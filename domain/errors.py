@@ -23,3 +23,9 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     """Someone else changed the same records at the same time; nothing was written."""
+
+
+class Tampered(DomainError):
+    """The store's evidence does not hold: the log, its chain or a read model no longer
+    agree. Exit status 3 on the command line, 503 on the public pages; the message names
+    the first thing that differs."""

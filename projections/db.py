@@ -101,6 +101,20 @@ class Database:
             self._depth = 0
 
     @contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        """A read-only transaction whose reads all see one moment (SQLite: a deferred
+        transaction in WAL mode; PostgreSQL: REPEATABLE READ). Rolled back at the end."""
+        assert not self._depth, "snapshot() cannot nest in a transaction"
+        self._conn.execute("BEGIN" if self.backend == "sqlite"
+                           else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._depth = 1
+        try:
+            yield self
+        finally:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+
+    @contextmanager
     def session_lock(self, name: str) -> Iterator[None]:
         """Hold a lock across statements run by other connections (PostgreSQL advisory
         session lock; SQLite needs none: its file lock serialises schema creation)."""

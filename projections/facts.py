@@ -31,6 +31,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.ledger import Ledger
 from domain.postings import PAYMENT_KINDS, Posting, posting_kinds, postings_for
 from domain.records import Record
+from projections import proof
 from projections.db import ANALYZE_AFTER_ROWS, Database
 
 NAME = "facts"
@@ -46,6 +47,15 @@ FACT_COLUMNS = ("notification_id", "kind", "key", "recorded_at", "business_date"
                 "fields", "evidence_event", "evidence_row", "household_id")
 POSTING_COLUMNS = ("notification_id", "seq", "subject", "account", "amount_fen",
                    "business_date", "recorded_at")
+# Both tables are checksummed as they are written and recomputed by verify (projections.proof).
+FACTS_TABLE = proof.ProvenTable("rm_facts", FACT_COLUMNS, key=("notification_id",),
+                                partition="kind")
+POSTINGS_TABLE = proof.ProvenTable("rm_postings", POSTING_COLUMNS,
+                                   key=("notification_id", "seq"))
+PROVEN_TABLES = (FACTS_TABLE, POSTINGS_TABLE)
+# What reports, disclosures and the public pages are computed from (projections.frames
+# reads rm_facts): the rows they re-prove before publishing (proof.check_published).
+PUBLISHED_FROM = (FACTS_TABLE,)
 RECORD_TOPICS = (f"{Record.__module__}:{Record.__qualname__}.Recorded",
                  f"{Record.__module__}:{Record.__qualname__}.Corrected")
 
@@ -73,6 +83,7 @@ def ensure_schema(db: Database) -> None:
         db.lock(LOCK_NAME)  # concurrent CREATE IF NOT EXISTS can collide on PostgreSQL
         for statement in SCHEMA:
             db.execute(statement)
+        proof.ensure_schema(db)
 
 
 def position(db: Database, name: str = NAME) -> int:
@@ -269,8 +280,10 @@ def _write_page(db: Database, start: int, last: int, projected: ProjectedPage) -
         db.lock(LOCK_NAME)
         if position(db) + 1 != start:
             return False
-        insert_rows(db, "rm_facts", FACT_COLUMNS, projected.facts)
-        insert_rows(db, "rm_postings", POSTING_COLUMNS, projected.postings)
+        for table, rows in ((FACTS_TABLE, projected.facts),
+                            (POSTINGS_TABLE, projected.postings)):
+            insert_rows(db, table.name, table.columns, rows)
+            proof.fold(db, table, rows)
         _set_position(db, last)
     return True
 
@@ -540,6 +553,7 @@ def drop(db: Database) -> None:
     with db.transaction():
         for table in ("rm_facts", "rm_postings", "rm_tracking"):
             db.execute(f"DROP TABLE IF EXISTS {table}")
+        proof.forget(db, PROVEN_TABLES)
 
 
 def trial_balance(db: Database) -> int:

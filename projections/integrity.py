@@ -1,19 +1,15 @@
-"""Tamper evidence for the event log: a hash chain, a Merkle tree, digests and receipts.
+"""Tamper evidence for the event log: digests, verification, proofs and receipts.
 
 Why: the ledger is the county's evidence. Anyone who can write to the database could
-change, delete or insert a stored event; publishing a short *digest* of the log (on the
-county website, in the monthly disclosure) makes any later change to what was published
-detectable, and an *inclusion receipt* lets a household check on its own that its
-payments are part of the published log.
+change, delete or insert a stored event, or a row of a read model; publishing a short
+*digest* (or a signed *checkpoint*, ``projections.checkpoint``) of the log outside the
+database makes any later change to what was published detectable, and an *inclusion
+receipt* lets a household check on its own that its payments are part of the log.
 
-Leaf of the event at position ``i`` (1, 2, 3 … in notification order)::
-
-    leaf_i = SHA-256( F(str(i)) || F(originator_id) || F(str(originator_version))
-                      || F(topic) || F(state) )
-    F(x)   = len(x) as 8-byte big-endian unsigned integer || x
-
-``originator_id`` is the canonical UUID text (``8-4-4-4-12`` lower-case hex), numbers are
-decimal ASCII, ``topic`` is UTF-8, ``state`` the stored bytes as they are.
+The hashing (event leaves, linear chain, RFC 6962/9162 Merkle tree) is
+``projections.merkle``; the chain is extended by the event recorders in the very
+transaction that appends the events (``projections.chain``), so every stored event is
+chained from the moment it exists, and ``digest`` only reads.
 
 Position, not notification id: the leaf commits to the event's place in the log, 1..n.
 On a gap-free log (SQLite always; PostgreSQL unless a write was rolled back) that *is*
@@ -25,26 +21,23 @@ also records the notification id it was chained from, so a deleted row (the posi
 now holds a later id) and a row inserted into the chained range (an id the chain never
 saw) are still found and named.
 
-Two structures over the leaves, both maintained by ``catch_up_chain``:
-
-- a linear chain ``head_i = SHA-256(head_{i-1} || leaf_i)``, ``head_0`` = 32 zero bytes,
-  stored per position in ``rm_chain`` — cheap to re-check, pinpoints a tampered row;
-- a Merkle tree (RFC 6962/9162): ``leaf hash = SHA-256(0x00 || leaf_i)``,
-  ``node = SHA-256(0x01 || left || right)``, the tree of ``n`` leaves split at the
-  largest power of two below ``n``. Its root is what is published, because it allows
-  short inclusion proofs (log2 n hashes). Only the *frontier* (the roots of the perfect
-  subtrees that make up the tree so far, at most log2 n of them) is stored, in
-  ``rm_chain_tip``; audit paths are recomputed from the stored leaves when asked.
-
 Published digest text: ``aidledger:v1:<n>:<root hex>`` where ``n`` is the number of
 events covered. An empty log has root SHA-256 of the empty string.
 
-Tables (written per page, rows and tip in ONE transaction, like ``projections.facts``):
+``verify`` re-reads the whole log (streaming), re-hashes every event and compares: the
+leaf of each chained position, the chain of heads, the stored subtree roots and the tip's
+frontier; then the read models, recomputed from the verified log by the projection's
+own code (``projections.proof``). It names the first event or row that differs.
 
-- ``rm_chain(position, notification_id, originator_id, originator_version, leaf, head)``
-- ``rm_chain_tip(name, size, notification_id, head, frontier)``: the tracking position
-  of the chain. It is kept apart from ``rm_tracking`` on purpose: ``project --rebuild``
-  drops ``rm_tracking``, and the chain must never restart over rows it already has.
+What it can and cannot see (also in the README):
+
+- an event changed, inserted or deleted, or a chain row altered, while the chain tables
+  are left as they were: found and named (the first one, by position);
+- the chain tables dropped, emptied or cut short while the log has events: found;
+- a read-model row changed, added or removed: found and named (``projections.proof``);
+- someone who rewrites the log AND recomputes every chain table consistently: invisible
+  to ``verify`` alone. Only a digest or checkpoint published outside the database
+  (``verify --against``, ``aidledger monitor``) catches that rewrite.
 
 Receipt check, with SHA-256 alone (RFC 9162 section 2.1.3.2), for each event listed:
 
@@ -56,120 +49,57 @@ Receipt check, with SHA-256 alone (RFC 9162 section 2.1.3.2), for each event lis
    halve ``fn`` and ``sn``. Otherwise ``r = SHA-256(0x01 || r || p)``. Then halve
    ``fn`` and ``sn`` (integer division by 2).
 4. Valid when ``sn == 0`` and ``r`` equals the digest's root.
-
-Limits (honest ones): rows appended at the tail after the last ``digest`` cannot be told
-from genuine new events — they are reported as "not yet chained". Someone who can
-rewrite both the log and every ``rm_*`` table can rebuild a consistent chain; what
-catches that is ``verify --against`` a digest published before the rewrite.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-import sqlite3
+import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from domain import catalogue
-from domain.errors import Conflict, DomainError, NotFound
-from projections import facts
+from domain.errors import DomainError, NotFound
+from projections import chain
+from projections.chain import (
+    CHAINED_AT_WRITE,
+    LEGACY_CHAINED,
+    NODE_LEVEL_MIN,
+    ChainBroken,
+    Tip,
+    read_tip,
+)
 from projections.db import Database
+from projections.merkle import (
+    EMPTY_ROOT,
+    HASH_BYTES,
+    ZERO_HEAD,
+    Frontier,
+    chain_head,
+    consistency_proof,
+    inclusion_proof,
+    inclusion_root,
+    leaf_hash,
+    leaf_of,
+    node_hash,
+    split_point,
+)
 
 DIGEST_PREFIX = "aidledger:v1"
 RECEIPT_FORMAT = "aidledger-receipt-v1"
-TIP_NAME = "chain"
 PAGE_SIZE_MAX = 2_000
 SQL_IN_CHUNK_MAX = 500
-COLLISIONS_MAX = 10
-INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
-HASH_BYTES = 32
-LENGTH_PREFIX_BYTES = 8
-ZERO_HEAD = bytes(HASH_BYTES)
-EMPTY_ROOT = hashlib.sha256(b"").digest()
-LEAF_PREFIX, NODE_PREFIX = b"\x00", b"\x01"
-# Bank lines name no household: they follow their payroll line's key.
 BANK_KIND, PAYROLL_KIND = "bank_return", "payroll"
-
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS rm_chain (position BIGINT PRIMARY KEY,"
-    " notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL,"
-    " originator_version BIGINT NOT NULL, leaf TEXT NOT NULL, head TEXT NOT NULL)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS rm_chain_notification ON rm_chain (notification_id)",
-    "CREATE TABLE IF NOT EXISTS rm_chain_tip (name TEXT PRIMARY KEY, size BIGINT NOT NULL,"
-    " notification_id BIGINT NOT NULL, head TEXT NOT NULL, frontier TEXT NOT NULL)",
-)
-
-
-# -- hashing ------------------------------------------------------------------------------
-def sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def leaf_of(position: int, originator_id: Any, originator_version: int, topic: str,
-            state: bytes) -> bytes:
-    """The leaf of one event: SHA-256 over its length-prefixed fields (see module doc)."""
-    parts = (str(position).encode("ascii"), str(originator_id).encode("utf-8"),
-             str(originator_version).encode("ascii"), topic.encode("utf-8"), bytes(state))
-    return sha256(b"".join(len(p).to_bytes(LENGTH_PREFIX_BYTES, "big") + p for p in parts))
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    return sha256(LEAF_PREFIX + leaf)
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return sha256(NODE_PREFIX + left + right)
-
-
-def chain_head(previous: bytes, leaf: bytes) -> bytes:
-    return sha256(previous + leaf)
-
-
-@dataclass
-class Frontier:
-    """Roots of the perfect subtrees making up a Merkle tree of ``size`` leaves.
-
-    ``pieces`` holds (first leaf index, leaf count, hash), largest first; appending a
-    leaf merges equal-sized pieces, so there are never more than log2(size) + 1.
-    """
-
-    size: int = 0
-    pieces: list[tuple[int, int, bytes]] = field(default_factory=list)
-
-    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
-        """Add one leaf; returns every perfect subtree completed by it (smallest first)."""
-        self.pieces.append((self.size, 1, leaf_hash(leaf)))
-        completed = [self.pieces[-1]]
-        while len(self.pieces) >= 2 and self.pieces[-1][1] == self.pieces[-2][1]:
-            right, left = self.pieces.pop(), self.pieces.pop()
-            self.pieces.append((left[0], left[1] * 2, node_hash(left[2], right[2])))
-            completed.append(self.pieces[-1])
-        self.size += 1
-        return completed
-
-    def root(self, first_leaf: int = 0) -> bytes:
-        """Root of the leaves ``first_leaf..size-1`` (a right edge of the tree, or all)."""
-        chosen = [p[2] for p in self.pieces if p[0] >= first_leaf]
-        if not chosen:
-            return EMPTY_ROOT
-        root = chosen[-1]
-        for piece in reversed(chosen[:-1]):
-            root = node_hash(piece, root)
-        return root
-
-    def to_text(self) -> str:
-        return json.dumps([[lo, count, h.hex()] for lo, count, h in self.pieces])
-
-    @classmethod
-    def from_text(cls, size: int, text: str) -> Frontier:
-        pieces = [(int(lo), int(count), bytes.fromhex(h)) for lo, count, h in json.loads(text)]
-        return cls(size, pieces)
+PUBLISH_ADVICE = (
+    "Only a digest published outside the database protects against someone who can write "
+    "to the database: such a person can rewrite the log and recompute every chain table, "
+    "and this check alone would not see it. Publish the digest (the last line of "
+    "'aidledger digest', printed by every load and on every disclosure) or a signed "
+    "checkpoint ('aidledger digest --sign KEY', served at /public/checkpoint and watched "
+    "by 'aidledger monitor'), keep it off this machine, and check later with "
+    "'aidledger verify --against DIGEST'.")
 
 
 # -- digests ------------------------------------------------------------------------------
@@ -202,103 +132,93 @@ def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text)
 
 
-# -- the follower -------------------------------------------------------------------------
-@dataclass
-class Tip:
-    size: int = 0
-    notification_id: int = 0
-    head: bytes = ZERO_HEAD
-    frontier: Frontier = field(default_factory=Frontier)
+def last_notification_id(store: Any) -> int:
+    return int(store.ledger.recorder.max_notification_id() or 0)
 
 
-def ensure_schema(db: Database) -> None:
-    """Create the tables once; on PostgreSQL, concurrent ``CREATE TABLE IF NOT EXISTS``
-    can still collide, so creators take a transaction-scoped advisory lock first."""
-    with db.transaction():
-        if db.backend != "sqlite":
-            db.execute("SELECT pg_advisory_xact_lock(hashtext('aidledger.rm_chain'))")
-        for statement in SCHEMA:
-            db.execute(statement)
+def current_tip(store: Any) -> Tip:
+    """The chain tip, checked to end at the log's last event (cheap: two reads).
 
-
-def read_tip(db: Database) -> Tip:
-    rows = db.query("SELECT size, notification_id, head, frontier FROM rm_chain_tip "
-                    "WHERE name=?", [TIP_NAME])
-    if not rows:
-        return Tip()
-    size, notification_id, head, frontier = rows[0]
-    return Tip(int(size), int(notification_id), bytes.fromhex(head),
-               Frontier.from_text(int(size), frontier))
-
-
-def catch_up_chain(store: Any) -> int:
-    """Chain every event not yet chained; returns how many were added.
-
-    Each page's ``rm_chain`` rows and the new tip commit in one transaction, so the tip
-    (and hence ``digest``) never covers an event whose row is not written.
-    """
-    db = store.db
-    ensure_schema(db)
-    done, collisions = 0, 0
-    while True:
-        tip = read_tip(db)
-        page = store.ledger.recorder.select_notifications(tip.notification_id + 1,
-                                                          PAGE_SIZE_MAX)
-        if not page:
-            return done
-        rows = [_chain_row(tip, n) for n in page]
-        try:
-            with db.transaction():
-                db.executemany("INSERT INTO rm_chain VALUES (?, ?, ?, ?, ?, ?)", rows)
-                _write_tip(db, tip)
-        except INTEGRITY_ERRORS as error:
-            # another process chained these positions first: resume from its tip
-            collisions += 1
-            if collisions > COLLISIONS_MAX:
-                raise Conflict("another process keeps chaining the same events; "
-                               "try again") from error
-            continue
-        done += len(page)
-
-
-def _chain_row(tip: Tip, notification: Any) -> tuple[Any, ...]:
-    """Advance ``tip`` by one event and return its ``rm_chain`` row."""
-    position = tip.size + 1
-    leaf = leaf_of(position, notification.originator_id, notification.originator_version,
-                   notification.topic, notification.state)
-    tip.head = chain_head(tip.head, leaf)
-    tip.frontier.append(leaf)
-    tip.size, tip.notification_id = position, notification.id
-    return (position, notification.id, str(notification.originator_id),
-            notification.originator_version, leaf.hex(), tip.head.hex())
-
-
-def _write_tip(db: Database, tip: Tip) -> None:
-    values = [tip.size, tip.notification_id, tip.head.hex(), tip.frontier.to_text()]
-    if db.query("SELECT 1 FROM rm_chain_tip WHERE name=?", [TIP_NAME]):
-        db.execute("UPDATE rm_chain_tip SET size=?, notification_id=?, head=?, frontier=? "
-                   "WHERE name=?", [*values, TIP_NAME])
-    else:
-        db.execute("INSERT INTO rm_chain_tip VALUES (?, ?, ?, ?, ?)", [TIP_NAME, *values])
+    Raises ``ChainBroken`` when the log holds events the chain does not cover."""
+    tip = read_tip(store.db) or Tip()
+    last = last_notification_id(store)
+    if tip.notification_id != last:
+        raise ChainBroken(f"the log's last event is notification {last} but the chain ends "
+                          f"at notification {tip.notification_id} ({tip.size} events "
+                          "chained): the chain tables were altered; run aidledger verify")
+    return tip
 
 
 def digest(store: Any) -> Digest:
-    """Chain what is new, then the digest of everything chained (never beyond it)."""
-    catch_up_chain(store)
-    tip = read_tip(store.db)
+    """The digest of the whole log as chained (read-only: the chain grows at write time)."""
+    tip = current_tip(store)
     return Digest(tip.size, tip.frontier.root().hex())
+
+
+# -- stores made before write-time chaining ---------------------------------------------
+def ensure_chained(store: Any) -> str | None:
+    """Make sure every event of the store is chained; what was done, to say, or None.
+
+    A store that chains at write time says so in ``aidledger_meta``: nothing to do (one
+    indexed read on every open). A store without that mark predates write-time chaining:
+    its unchained events are chained now, once, under the lock writers take, and the mark
+    is set. A store WITH the mark is never re-chained here: missing chain rows are then
+    evidence, left for ``verify`` to report.
+    """
+    db = store.db
+    if chain.meta(db, CHAINED_AT_WRITE) is not None:
+        return None
+    with db.transaction():
+        _lock_log(store)
+        for statement in chain.schema_statements(backend=db.backend):
+            db.execute(statement)
+        if chain.meta(db, CHAINED_AT_WRITE) is not None:
+            return None  # another process did it meanwhile
+        tip = read_tip(db) or Tip()
+        done = chain.chain_legacy(db, lambda after: _pages_after(store, after), tip)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        chain.set_meta(db, CHAINED_AT_WRITE, f"since position {tip.size - done}, {now}")
+        if done == 0:
+            return None
+        chain.set_meta(db, LEGACY_CHAINED, f"{done} events after position {tip.size - done}"
+                                           f" chained on first open, {now}")
+    return (f"this store was made before every event was chained as it is written: "
+            f"{done} unchained events (positions {tip.size - done + 1}..{tip.size}) were "
+            "chained now, once; from now on every write extends the chain")
+
+
+def _lock_log(store: Any) -> None:
+    """Inside ``db.transaction()``: the lock event writers take (SQLite: the write lock
+    BEGIN IMMEDIATE already holds; PostgreSQL: the events table in EXCLUSIVE mode)."""
+    if store.db.backend == "postgres":
+        recorder = store.ledger.recorder
+        store.db.execute(f'LOCK TABLE "{recorder.datastore.schema}".'
+                         f'"{recorder.events_table_name}" IN EXCLUSIVE MODE')
+
+
+def _pages_after(store: Any, after_id: int) -> Iterator[Sequence[Any]]:
+    start = after_id + 1
+    while True:
+        page = store.ledger.recorder.select_notifications(start, PAGE_SIZE_MAX)
+        if not page:
+            return
+        yield page
+        start = page[-1].id + 1
 
 
 # -- verify -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VerifyResult:
-    """``position``: events checked; ``unchained``: of those, recorded after the chain tip."""
+    """``position``: events checked; ``rows``: read-model rows recomputed and compared;
+    ``unchained``: events after the chain tip (always 0 on an intact store)."""
 
     ok: bool
     position: int
     first_bad: str | None
     reason: str
     unchained: int = 0
+    rows: int = 0
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,13 +245,8 @@ def _describe_event(notification: Any) -> str:
 
 def iter_log(store: Any) -> Iterator[Any]:
     """Every notification in order, one page in memory at a time."""
-    start = 1
-    while True:
-        page = store.ledger.recorder.select_notifications(start, PAGE_SIZE_MAX)
-        if not page:
-            return
+    for page in _pages_after(store, 0):
         yield from page
-        start = page[-1].id + 1
 
 
 def iter_chain(db: Database, last_position: int | None = None) -> Iterator[ChainRow]:
@@ -361,25 +276,42 @@ class _Tampered(Exception):
 class _Walk:
     """State of one verification pass: recomputed head and frontier, next chain row."""
 
-    def __init__(self, chain: Iterator[ChainRow], against: Digest | None, tip_size: int):
-        self.chain, self.against, self.tip_size = chain, against, tip_size
-        self.row = next(chain, None)
-        self.size, self.chained, self.head = 0, 0, ZERO_HEAD
+    def __init__(self, chain_rows: Iterator[ChainRow], against: Digest | None, tip_size: int,
+                 nodes: dict[tuple[int, int], str]):
+        self.chain, self.against, self.tip_size = chain_rows, against, tip_size
+        self.nodes = nodes
+        self.row = next(chain_rows, None)
+        self.size, self.chained, self.head, self.last_id = 0, 0, ZERO_HEAD, 0
         self.frontier = Frontier()
         self.root_at_tip: bytes | None = EMPTY_ROOT if tip_size == 0 else None
 
     def step(self, notification: Any) -> None:
         self.size += 1
+        self.last_id = notification.id
         leaf = leaf_of(self.size, notification.originator_id,
                        notification.originator_version, notification.topic,
                        notification.state)
-        if self.row is not None:
-            self._check_chained(notification, leaf)
-        self.frontier.append(leaf)
+        if self.row is None:
+            raise _Tampered(_describe_event(notification),
+                            f"this event (position {self.size}) is not in the chain: it was "
+                            "added behind the ledger's back, or the chain rows from here on "
+                            "were removed (rm_chain cut short)")
+        self._check_chained(notification, leaf)
+        for lo, count, digest_ in self.frontier.append(leaf, chain.NODE_LEAVES_MIN):
+            self._check_node(lo, count, digest_)
         if self.size == self.tip_size:
             self.root_at_tip = self.frontier.root()
         if self.against is not None and self.against.position == self.size:
             self.check_against()
+
+    def _check_node(self, lo: int, count: int, digest_: bytes) -> None:
+        level = count.bit_length() - 1
+        stored = self.nodes.pop((level, lo >> level), None)
+        if stored != digest_.hex():
+            raise _Tampered(None, f"the stored root of leaves {lo + 1}..{lo + count} "
+                                  f"(rm_chain_node level {level}) is "
+                                  f"{'missing' if stored is None else 'wrong'} "
+                                  "(rm_chain_node altered)")
 
     def _check_chained(self, notification: Any, leaf: bytes) -> None:
         row = self.row
@@ -423,6 +355,10 @@ class _Walk:
         if tip.frontier.root() != self.root_at_tip:
             raise _Tampered(None, "the Merkle frontier in rm_chain_tip does not match the "
                                   "chained leaves (rm_chain_tip altered)")
+        if self.nodes:
+            (level, idx), _ = min(self.nodes.items())
+            raise _Tampered(None, f"rm_chain_node holds a subtree root the log does not have "
+                                  f"(level {level}, index {idx}; rm_chain_node altered)")
         if self.against is not None and self.against.position > self.size:
             raise _Tampered(None, f"the digest covers {self.against.position} events but the "
                                   f"log holds only {self.size} (events deleted, or the "
@@ -436,107 +372,172 @@ class _Walk:
             raise _Tampered(None, f"{self.against.text} is not the digest of an empty log")
 
 
-def verify(store: Any, against: str | None = None) -> VerifyResult:
-    """Re-read the whole log and the chain; say whether they still agree (read-only)."""
+def verify(store: Any, against: str | None = None, *, read_models: bool = True) -> VerifyResult:
+    """Re-read the whole log, the chain and the read models; say whether they still agree
+    (read-only: the read models are recomputed in a scratch file, see projections.proof)."""
     expected = Digest.parse(against) if against else None
-    db = store.db
-    walk = _Walk(iter([]), expected, 0)
+    walk = _Walk(iter([]), expected, 0, {})
     try:
-        tip, chain_end = _chain_snapshot(db)
-        if chain_end != tip.size:
-            raise _Tampered(None, f"rm_chain holds rows up to position {chain_end} but its "
-                                  f"tip says {tip.size} are chained (rm_chain altered)")
-        walk = _Walk(iter_chain(db, last_position=tip.size), expected, tip.size)
+        tip = _checked_tip(store)
+        walk = _Walk(iter_chain(store.db, last_position=tip.size), expected, tip.size,
+                     _nodes(store.db))
         for notification in iter_log(store):
             walk.step(notification)
         walk.finish(tip)
     except _Tampered as failure:
-        return VerifyResult(False, walk.size, failure.first_bad, failure.reason,
-                            walk.size - walk.chained)
+        return VerifyResult(False, walk.size, failure.first_bad, failure.reason)
     except ValueError as error:  # a stored id, hash or number that no longer parses
-        return VerifyResult(False, walk.size, None, f"unreadable after position {walk.size}:"
-                                                    f" {error} (the store was altered)",
-                            walk.size - walk.chained)
-    return VerifyResult(True, walk.size, None, _intact_reason(walk, expected),
-                        walk.size - walk.chained)
+        return VerifyResult(False, walk.size, None, f"unreadable chain data: {error} "
+                                                    "(the store was altered)")
+    notes = _notes(store.db)
+    if not read_models:
+        return VerifyResult(True, walk.size, None, _intact_reason(walk, expected), notes=notes)
+    from projections import proof
+
+    outcome = proof.verify_read_models(store, last_id=walk.last_id)
+    if not outcome.ok:
+        return VerifyResult(False, walk.size, outcome.first_bad, outcome.reason,
+                            rows=outcome.rows, notes=notes)
+    reason = f"{_intact_reason(walk, expected)}; {outcome.reason}"
+    return VerifyResult(True, walk.size, None, reason, rows=outcome.rows, notes=notes)
 
 
-def _chain_snapshot(db: Database) -> tuple[Tip, int]:
-    """The tip and the last chained position, read in one statement (one snapshot)."""
-    if not db.table_exists("rm_chain"):
+def _checked_tip(store: Any) -> Tip:
+    tip, chain_end = _chain_snapshot(store)
+    if chain_end != tip.size:
+        raise _Tampered(None, f"rm_chain holds rows up to position {chain_end} but its "
+                              f"tip says {tip.size} are chained (rm_chain altered)")
+    return tip
+
+
+def _nodes(db: Database) -> dict[tuple[int, int], str]:
+    """Every stored subtree root (one per 2**NODE_LEVEL_MIN / 2 events: a few thousand)."""
+    if not db.table_exists("rm_chain_node"):
+        return {}
+    return {(int(level), int(idx)): str(h)
+            for level, idx, h in db.query("SELECT level, idx, hash FROM rm_chain_node")}
+
+
+def _chain_snapshot(store: Any) -> tuple[Tip, int]:
+    """The tip and the last chained position, read in one statement (one snapshot);
+    the chain tables missing or emptied while the log has events is tampering."""
+    db = store.db
+    missing = [t for t in ("rm_chain", "rm_chain_tip", "rm_chain_node")
+               if not db.table_exists(t)]
+    has_events = last_notification_id(store) > 0
+    if missing and has_events:
+        raise _Tampered(None, f"the log holds events but the chain table"
+                              f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                              f"{'are' if len(missing) > 1 else 'is'} missing (dropped): "
+                              "nothing proves the log any more")
+    if missing:
         return Tip(), 0
-    if not db.table_exists("rm_chain_tip"):
-        return Tip(), int(db.query("SELECT MAX(position) FROM rm_chain")[0][0] or 0)
     rows = db.query("SELECT (SELECT MAX(position) FROM rm_chain), t.size, t.notification_id,"
                     " t.head, t.frontier FROM (SELECT 1 AS one) AS x"
-                    " LEFT JOIN rm_chain_tip t ON t.name = ?", [TIP_NAME])
+                    " LEFT JOIN rm_chain_tip t ON t.name = ?", [chain.TIP_NAME])
     chain_end, size, notification_id, head, frontier = rows[0]
     if size is None:
+        if has_events:
+            raise _Tampered(None, "the log holds events but rm_chain_tip has no tip (emptied "
+                                  "or dropped): nothing proves the log any more")
         return Tip(), int(chain_end or 0)
     tip = Tip(int(size), int(notification_id), bytes.fromhex(head),
               Frontier.from_text(int(size), frontier))
     return tip, int(chain_end or 0)
 
 
+def _notes(db: Database) -> tuple[str, ...]:
+    legacy = chain.meta(db, LEGACY_CHAINED)
+    if legacy is None:
+        return ()
+    return (f"note: {legacy} (the store predates write-time chaining; events up to then "
+            "are proven only from that moment on, or by a digest published earlier)",)
+
+
 def _intact_reason(walk: _Walk, expected: Digest | None) -> str:
-    text = (f"{walk.chained} chained events still hash to their recorded leaves and the "
-            "chain is unbroken")
-    if walk.size > walk.chained:
-        text += (f"; {walk.size - walk.chained} events after position {walk.chained} are "
-                 "not yet chained (digest chains them)")
+    text = (f"{walk.chained} events, every one chained: each still hashes to its recorded "
+            "leaf and the chain is unbroken")
     if expected is not None:
         text += f"; the first {expected.position} events match {expected.text}"
     return text
 
 
-# -- receipts -----------------------------------------------------------------------------
-def audit_ranges(index: int, size: int) -> list[tuple[int, int]]:
-    """Leaf ranges [lo, hi) whose subtree hashes form the audit path of leaf ``index``.
+# -- proofs over the stored tree ---------------------------------------------------------
+class StoredTree:
+    """Subtree hashes of the first ``size`` chained leaves, from the stored subtree roots
+    and, below ``2**NODE_LEVEL_MIN`` leaves, from the leaves themselves."""
 
-    RFC 6962 PATH(m, D[n]): split at the largest power of two k < n, recurse into the
-    half holding m, the other half's hash is the sibling; the deepest sibling comes first.
-    """
-    lo, hi, siblings = 0, size, []
-    while hi - lo > 1:
-        half = 1 << ((hi - lo - 1).bit_length() - 1)
-        if index < lo + half:
-            siblings.append((lo + half, hi))
-            hi = lo + half
-        else:
-            siblings.append((lo, lo + half))
-            lo += half
-    return list(reversed(siblings))
+    def __init__(self, db: Database, size: int):
+        self.db, self.size = db, size
+
+    def subtree(self, lo: int, hi: int) -> bytes:
+        """MTH of leaves [lo, hi) (RFC 9162 2.1.1)."""
+        count = hi - lo
+        if not 0 <= lo < hi <= self.size:
+            raise DomainError(f"no leaves {lo}..{hi} in a tree of {self.size}")
+        if count == 1:
+            return leaf_hash(self._leaves(lo, hi)[0])
+        perfect = count & (count - 1) == 0 and lo % count == 0
+        if perfect and count >> NODE_LEVEL_MIN:
+            level = count.bit_length() - 1
+            rows = self.db.query("SELECT hash FROM rm_chain_node WHERE level=? AND idx=?",
+                                 [level, lo >> level])
+            if rows:
+                return bytes.fromhex(rows[0][0])
+        if count <= 1 << NODE_LEVEL_MIN:
+            return _root_of(self._leaves(lo, hi))
+        k = split_point(count)
+        return node_hash(self.subtree(lo, lo + k), self.subtree(lo + k, hi))
+
+    def _leaves(self, lo: int, hi: int) -> list[bytes]:
+        rows = self.db.query("SELECT leaf FROM rm_chain WHERE position > ? AND position <= ?"
+                             " ORDER BY position", [lo, hi])
+        if len(rows) != hi - lo:
+            raise DomainError(f"rm_chain lacks leaves among positions {lo + 1}..{hi}; "
+                              "run aidledger verify")
+        return [bytes.fromhex(r[0]) for r in rows]
 
 
-def _subtree_hashes(db: Database, size: int,
-                    wanted: set[tuple[int, int]]) -> tuple[dict[tuple[int, int], bytes], Frontier]:
-    """One pass over the chained leaves 1..size: the wanted perfect subtrees, and the frontier."""
-    found: dict[tuple[int, int], bytes] = {}
+def _root_of(leaves: list[bytes]) -> bytes:
     frontier = Frontier()
-    for row in iter_chain(db, last_position=size):
-        for lo, count, digest_ in frontier.append(bytes.fromhex(row.leaf)):
-            if (lo, lo + count) in wanted:
-                found[(lo, lo + count)] = digest_
-    if frontier.size != size:
-        raise DomainError(f"rm_chain holds {frontier.size} leaves, expected {size}")
-    return found, frontier
+    for leaf in leaves:
+        frontier.append(leaf)
+    return frontier.root()
 
 
-def _range_hash(span: tuple[int, int], found: dict[tuple[int, int], bytes],
-                frontier: Frontier) -> bytes:
-    if span in found:
-        return found[span]
-    return frontier.root(first_leaf=span[0])  # a right edge of the tree: ends at its size
+def tree_at(store: Any, size: int) -> StoredTree:
+    tip = current_tip(store)
+    if not 0 <= size <= tip.size:
+        raise NotFound(f"the log holds {tip.size} events; no tree of {size}")
+    return StoredTree(store.db, size)
 
 
+def root_at(store: Any, size: int) -> bytes:
+    """The Merkle root of the first ``size`` events."""
+    if size == 0:
+        return EMPTY_ROOT
+    return tree_at(store, size).subtree(0, size)
+
+
+def consistency(store: Any, first: int, second: int) -> list[bytes]:
+    """RFC 9162 consistency proof that the log of ``second`` events extends the first
+    ``first`` (empty when ``first`` is 0 or equals ``second``)."""
+    if first > second:
+        raise DomainError(f"from={first} is beyond to={second}")
+    tree = tree_at(store, second)
+    if first == 0:
+        return []
+    return consistency_proof(first, second, tree.subtree)
+
+
+# -- receipts -----------------------------------------------------------------------------
 def household_events(db: Database, household_id: str) -> list[tuple[int, str, str]]:
-    """(notification id, kind, key) of every recorded version naming the household."""
-    field_sql = ("json_extract(fields, '$.household_id')" if db.backend == "sqlite"
-                 else "(fields::jsonb ->> 'household_id')")
+    """(notification id, kind, key) of every recorded version naming the household:
+    its own rows (rm_facts' household_id column) and the bank lines of its payroll lines."""
     household_kinds = catalogue.kinds_with_column("household_id")
     marks = ", ".join("?" for _ in household_kinds)
-    rows = db.query(f"SELECT notification_id, kind, key FROM rm_facts WHERE kind IN ({marks})"
-                    f" AND {field_sql} = ?", [*household_kinds, household_id])
+    rows = db.query(f"SELECT notification_id, kind, key FROM rm_facts WHERE household_id = ?"
+                    f" AND kind IN ({marks})", [household_id, *household_kinds])
     found = [(int(n), kind, key) for n, kind, key in rows]
     payroll_keys = sorted({key for _, kind, key in found if kind == PAYROLL_KIND})
     for chunk in _chunks(payroll_keys):
@@ -565,41 +566,41 @@ def _positions(db: Database, notification_ids: Sequence[int], size: int) -> dict
 
 def receipt(store: Any, household_id: str, digest_text: str) -> dict[str, Any]:
     """The household's events with audit paths up to the root published in the digest."""
+    from projections import facts
+
     published = Digest.parse(digest_text)
     facts.catch_up(store.ledger, store.db)
-    catch_up_chain(store)
-    if published.position > read_tip(store.db).size:
+    chained = current_tip(store).size
+    if published.position > chained:
         raise DomainError(f"{published.text} covers {published.position} events; this store "
-                          f"has chained only {read_tip(store.db).size}: another log?")
+                          f"has only {chained}: another log?")
+    tree = StoredTree(store.db, published.position)
+    if published.position and tree.subtree(0, published.position).hex() != published.root_hex:
+        raise DomainError(f"this store's log does not match {published.text}; run verify")
     described = {n: (kind, key) for n, kind, key in household_events(store.db, household_id)}
     positions = _positions(store.db, list(described), published.position)
     if not positions:
         raise NotFound(f"no events of household {household_id!r} among the first "
                        f"{published.position} events")
-    paths = {p: audit_ranges(p - 1, published.position) for p in positions.values()}
-    wanted = {span for spans in paths.values() for span in spans}
-    found, frontier = _subtree_hashes(store.db, published.position, wanted)
-    if frontier.root().hex() != published.root_hex:
-        raise DomainError(f"this store's log does not match {published.text}; run verify")
-    events = [_receipt_event(store, n, p, described[n], paths[p], found, frontier)
+    events = [_receipt_event(store, n, p, described[n], tree)
               for n, p in sorted(positions.items(), key=lambda item: item[1])]
     return {"format": RECEIPT_FORMAT, "digest": published.text, "household_id": household_id,
             "tree_size": published.position, "procedure": RECEIPT_PROCEDURE, "events": events}
 
 
 def _receipt_event(store: Any, notification_id: int, position: int, kind_key: tuple[str, str],
-                   spans: list[tuple[int, int]], found: dict[tuple[int, int], bytes],
-                   frontier: Frontier) -> dict[str, Any]:
+                   tree: StoredTree) -> dict[str, Any]:
     page = store.ledger.recorder.select_notifications(notification_id, 1)
     if not page or page[0].id != notification_id:
         raise DomainError(f"notification {notification_id} is missing from the log; run verify")
     event = page[0]
+    path = inclusion_proof(position - 1, tree.size, tree.subtree)
     return {"position": position, "notification_id": notification_id,
             "kind": kind_key[0], "key": kind_key[1],
             "originator_id": str(event.originator_id),
             "originator_version": event.originator_version, "topic": event.topic,
             "state": base64.b64encode(event.state).decode("ascii"),
-            "audit_path": [_range_hash(span, found, frontier).hex() for span in spans]}
+            "audit_path": [h.hex() for h in path]}
 
 
 RECEIPT_PROCEDURE = [
@@ -613,26 +614,6 @@ RECEIPT_PROCEDURE = [
     "What is proven is the decoded state (JSON: kind, key, fields, actor, source); the "
     "kind, key and household_id beside it are only there to help reading.",
 ]
-
-
-def inclusion_root(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes | None:
-    """RFC 9162 2.1.3.2: the root implied by a leaf and its audit path (None: path malformed)."""
-    if index >= size:
-        return None
-    fn, sn, r = index, size - 1, leaf_hash(leaf)
-    for sibling in path:
-        if sn == 0:
-            return None
-        if fn % 2 == 1 or fn == sn:
-            r = node_hash(sibling, r)
-            while fn % 2 == 0 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, sibling)
-        fn, sn = fn >> 1, sn >> 1
-    return r if sn == 0 else None
-
-
 def receipt_problem(receipt_: dict[str, Any], digest_text: str) -> str | None:
     """Why the receipt does not prove inclusion in that digest (None: it does)."""
     try:
@@ -673,3 +654,47 @@ def _event_problem(event: dict[str, Any], published: Digest) -> str | None:
 def verify_receipt(receipt_: dict[str, Any], digest_text: str) -> bool:
     """True when every event in the receipt is included in the log the digest names."""
     return receipt_problem(receipt_, digest_text) is None
+
+
+# -- receipts online: an opaque handle per household ----------------------------------
+# A household id is treated as personal data (the disclosure never shows it), so it is
+# never put in a URL, where it would end in access logs and browser histories: the county
+# hands a household an unguessable handle (printed with its paper receipt) instead.
+HANDLE_TABLE = "rm_receipt_handle"
+HANDLE_BYTES = 24  # 192 random bits, base64url: 32 characters
+HANDLE_SCHEMA = (f"CREATE TABLE IF NOT EXISTS {HANDLE_TABLE} (handle TEXT PRIMARY KEY,"
+                 " household_id TEXT NOT NULL, issued_at TEXT NOT NULL)",)
+
+
+def issue_handle(db: Database, household_id: str) -> str:
+    """The household's receipt handle (the same one each time it is asked for)."""
+    import secrets
+
+    for statement in HANDLE_SCHEMA:
+        db.execute(statement)
+    rows = db.query(f"SELECT handle FROM {HANDLE_TABLE} WHERE household_id=? "
+                    "ORDER BY issued_at LIMIT 1", [household_id])
+    if rows:
+        return str(rows[0][0])
+    handle = secrets.token_urlsafe(HANDLE_BYTES)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    db.execute(f"INSERT INTO {HANDLE_TABLE} (handle, household_id, issued_at) VALUES (?, ?, ?)",
+               [handle, household_id, now])
+    return handle
+
+
+def household_of_handle(db: Database, handle: str) -> str | None:
+    if not db.table_exists(HANDLE_TABLE):
+        return None
+    rows = db.query(f"SELECT household_id FROM {HANDLE_TABLE} WHERE handle=?", [handle])
+    return str(rows[0][0]) if rows else None
+
+
+def receipt_by_handle(store: Any, handle: str, digest_text: str) -> dict[str, Any]:
+    """The receipt of the household the handle names, without its id."""
+    household_id = household_of_handle(store.db, handle)
+    if household_id is None:
+        raise NotFound("no receipt under this handle")
+    document = receipt(store, household_id, digest_text)
+    del document["household_id"]
+    return {**document, "handle": handle}

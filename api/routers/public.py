@@ -25,6 +25,7 @@ reload the county's frames on every request.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,9 @@ from api.disclosure import (
 )
 from api.routers.deps import State
 from domain.catalogue import PROGRAMS
-from domain.errors import DomainError
+from domain.errors import DomainError, Tampered
 from domain.money import format_fen, parse_yuan, to_fen
-from projections import integrity
+from projections import integrity, proof
 from projections.frames import load_frames
 from reconciliation.common import Frames
 
@@ -70,6 +71,9 @@ SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY,
 WITHHELD_HOUSEHOLDS_TEXT = f"少于{SMALL_CELL_HOUSEHOLDS_MIN}户"
 WITHHELD_AMOUNT_TEXT = "不公布"
 _CACHE_LOCK = threading.Lock()  # one rebuild of the published tables at a time
+# The rows behind the published tables are re-proven against their checksums whenever the
+# records change, and otherwise at most this often (a full read of rm_facts each time).
+PROOF_RECHECK_SECONDS = 60
 
 
 # -- what is published ----------------------------------------------------------------
@@ -149,15 +153,24 @@ def _facts_position(db: Any) -> int:
 
 
 def current(request: Request, state: Any) -> tuple[Published, str]:
-    """The published tables (rebuilt when records changed) and the ledger's digest now."""
+    """The published tables (rebuilt when records changed) and the ledger's digest now.
+
+    Raises ``Tampered`` (the page answers 503) when the log has outgrown its chain or the
+    rows the tables come from no longer match their checksums (``projections.proof``)."""
     with state.caught_up() as store:
         position = _facts_position(store.db)
         digest_text = integrity.digest(store).text
         with _CACHE_LOCK:
-            cached = getattr(request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
-            if cached is None or cached[0] != position:
-                cached = (position, published(load_frames(store.db),
-                                              DisclosureSettings.from_env()))
+            cached: tuple[int, Published, float] | None = getattr(
+                request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
+            fresh = cached is not None and cached[0] == position \
+                and time.monotonic() - cached[2] <= PROOF_RECHECK_SECONDS
+            if cached is None or not fresh:
+                setattr(request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
+                proof.check_published(store)
+                tables = (cached[1] if cached is not None and cached[0] == position else
+                          published(load_frames(store.db), DisclosureSettings.from_env()))
+                cached = (position, tables, time.monotonic())
                 setattr(request.app.state, PUBLIC_CACHE_ATTRIBUTE, cached)
     return cached[1], digest_text
 
@@ -327,7 +340,10 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 
 def area_page(request: Request, state: Any, township: str | None, village: str | None,
               period: str | None) -> HTMLResponse:
-    pub, digest_text = current(request, state)
+    try:
+        pub, digest_text = current(request, state)
+    except Tampered as error:
+        return error_page(request, 503, f"公示数据未通过账本核验，暂停公示。（{error}）")
     if pub.refused is not None:
         return error_page(request, 503, "公示数据正在核查中，暂停公示。")
     if township is not None and township not in pub.townships:
