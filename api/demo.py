@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from api.commands import write_csv
-from api.county import CountyTruth, generate_county
+from api.sample_county import CountyTruth, generate_county
 from api.loader import load_directory
 from api.reconcile import reconcile_store
 from api.wiring import Store

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.county import generate_county
+from api.sample_county import generate_county
 from api.http import create_app
 from api.loader import load_directory
 from api.routers import public

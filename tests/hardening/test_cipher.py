@@ -13,7 +13,7 @@ pytest.importorskip("Crypto", reason="encryption at rest needs pycryptodome")
 
 from eventsourcing.cipher import AESCipher  # noqa: E402
 
-from api.county import CountyTruth, generate_county  # noqa: E402
+from api.sample_county import CountyTruth, generate_county  # noqa: E402
 from tests.hardening.conftest import clean_env, run_cli  # noqa: E402
 
 KEY_BYTES = 32

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.county import CountyTruth
+from api.sample_county import CountyTruth
 from api.wiring import Store, parse_db_url
 from projections import facts
 from tests.conftest import PG_URL, require_postgres

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from api.county import generate_county
+from api.sample_county import generate_county
 from api.loader import load_directory
 from api.wiring import Store
 from domain.catalogue import columns, names

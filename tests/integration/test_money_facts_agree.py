@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.county import generate_county
+from api.sample_county import generate_county
 from api.disclosure import disclosure_tables, paid_in_period
 from api.http import create_app
 from api.loader import load_directory

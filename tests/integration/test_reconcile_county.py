@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from api.county import generate_county
+from api.sample_county import generate_county
 from api.loader import load_directory
 from api.reconcile import reconcile_store
 from api.wiring import Store

@@ -22,7 +22,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from api.county import CountyTruth, generate_county, write_bulk_month
+from api.sample_county import CountyTruth, generate_county, write_bulk_month
 from domain.catalogue import columns
 from domain.ids import is_valid, problem, to18
 from reconciliation import rules

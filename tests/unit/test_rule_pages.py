@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.county import CountyTruth, generate_county
+from api.sample_county import CountyTruth, generate_county
 from reconciliation import rules
 from reconciliation.rules import Rule
 
