@@ -10,7 +10,8 @@ Everything that needs the list of codes reads it here: the runner and both multi
 engines (which codes run, which cross county lines, which start first), the policy loader
 (unknown codes and keys), the workbench (what record a subject names), the documentation
 test (every rule has its page) and the demo county test (every rule has a planted case).
-Adding a code is its module, its page and its test (and a planted case in ``api/county.py``).
+Adding a code is its module, its page and its test (and a planted case in the demo county,
+``api/sample_county/``).
 
 Order: codes run and are listed in the contract's order of families (payments, budget,
 eligibility, reserve, assets, duties, then the statistical screens), by number within a
