@@ -158,7 +158,6 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_disclose(args: argparse.Namespace) -> int:
     from api.disclosure import disclose_store
-
     from projections.integrity import catch_up_chain, digest
 
     with open_store(args) as store:

@@ -32,6 +32,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from api.findings_files import SUBJECT_TYPE_ZH
 from api.routers import households, reads
 from api.routers.deps import (
     READERS,
@@ -53,7 +54,6 @@ from domain.ids import to18
 from domain.money import parse_yuan
 from domain.records import Finding, Record
 from reconciliation.rules import SUBJECT_TYPES
-from reconciliation.runner import SUBJECT_TYPE_ZH
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 

@@ -92,6 +92,18 @@ SUBJECT_TYPES: Mapping[str, SubjectType] = MappingProxyType({t.name: t for t in 
 )})
 
 
+# What a finding's amount is (``Rule.amount_meaning_zh``), with what it means for people,
+# in the order totals list them. Most amounts are money at stake (paid, held back or
+# owed); a few rules report a value nobody paid out (an asset's book value, a holding's
+# value). Adding those to money paid wrongly means nothing, so totals keep them apart.
+MONEY_AT_STAKE_ZH, BOOK_VALUE_ZH, HOLDING_VALUE_ZH = "涉及资金", "资产原值", "财产价值"
+AMOUNT_MEANINGS_ZH: Mapping[str, str] = MappingProxyType({
+    MONEY_AT_STAKE_ZH: "错付、多付、未核销、滞留等涉及的钱",
+    BOOK_VALUE_ZH: "资产的账面价值，不是付出的钱",
+    HOLDING_VALUE_ZH: "比对到的车辆、房产、工商登记的价值，不是付出的钱",
+})
+
+
 @dataclass(frozen=True)
 class Rule:
     """What a finding code declares about itself (its module's ``RULE``).
@@ -101,7 +113,8 @@ class Rule:
     ``_value`` or ``_yuan``). ``crossing``: one of ``CROSSINGS``. ``cost``: how slow it is
     at a million households (benchmarks/README.md), 0 for fast; the worker pool starts the
     costliest first so the workers finish together. ``lead``: a statistical screen, whose
-    rows are leads (``FILE_leads.csv``), never findings."""
+    rows are leads (``FILE_leads.csv``), never findings. ``amount_meaning_zh``: what its
+    findings' amount is, one of ``AMOUNT_MEANINGS_ZH``."""
 
     code: str
     subject_type: str
@@ -113,6 +126,7 @@ class Rule:
     crossing: str = ""
     cost: int = 0
     lead: bool = False
+    amount_meaning_zh: str = MONEY_AT_STAKE_ZH
 
     def __post_init__(self) -> None:
         if self.subject_type not in SUBJECT_TYPES:
@@ -122,6 +136,9 @@ class Rule:
             raise ValueError(f"{self.code}: severity must be one of {SEVERITIES}")
         if self.crossing not in CROSSINGS:
             raise ValueError(f"{self.code}: crossing must be one of {sorted(CROSSINGS)}")
+        if self.amount_meaning_zh not in AMOUNT_MEANINGS_ZH:
+            raise ValueError(f"{self.code}: amount_meaning_zh must be one of "
+                             f"{', '.join(AMOUNT_MEANINGS_ZH)}")
 
     @property
     def title(self) -> str:

@@ -14,16 +14,15 @@ import pandas as pd
 from api.commands import write_csv
 from api.disclosure import csv_text
 from api.excel import write_balances_xlsx, write_registers_xlsx
+from api.findings_files import evidence_path, write_findings_csv, write_findings_xlsx
 from reconciliation.cells import (
     CELL_CHARS_MAX,
     OCCURRENCES,
     event_sources,
     evidence_items,
-    evidence_path,
     fit_cell,
 )
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
-from reconciliation.runner import write_findings_csv, write_findings_xlsx
 
 PAIRS = 6000  # ~ 400,000 characters of evidence: a province-sized B01
 OCCURRENCE_COUNT = 3000

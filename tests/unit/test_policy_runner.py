@@ -9,10 +9,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from api.findings_files import summary_lines, write_findings_csv, write_findings_xlsx
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
 from reconciliation.policy import PolicyError, load_policy, policy_fen
 from reconciliation.rules import UnknownRule
-from reconciliation.runner import run, summary_lines, write_findings_csv, write_findings_xlsx
+from reconciliation.runner import run
 
 MINE = ["R01", "R02", "R03", "R04", "A01", "A02", "A03", "A04", "D01", "S01", "S02", "S03"]
 MY_RULES = [m for m in MINE if not m.startswith("S")]
