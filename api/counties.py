@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from api.commands import CLI_ACTOR, open_store, write_csv
+from api.command_io import CLI_ACTOR, open_store, write_csv
 from domain.errors import DomainError
 from reconciliation.common import Frames
 from reconciliation.counties import County, load_registry, prefixed

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from reconciliation.common import FINDING_COLUMNS, empty_findings, text
-from reconciliation.rules import Rule
+from reconciliation.rule import Rule
 
 AMOUNTS = ("sum", "max")
 DETAILS = {"sorted": "；", "given": ""}  # the order of details and what joins them

@@ -50,7 +50,8 @@ from domain.money import format_fen
 from projections import balances
 from projections.frames import load_frames, normalise_moment
 from reconciliation.common import Frames
-from reconciliation.policy import load_policy, policy_fen
+from reconciliation.policy import load_policy
+from reconciliation.rule import policy_fen
 
 router = APIRouter(tags=["funds"])
 

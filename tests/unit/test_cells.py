@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from api.commands import write_csv
+from api.command_io import write_csv
 from api.disclosure import csv_text
 from api.excel import write_balances_xlsx, write_registers_xlsx
 from api.findings_files import evidence_path, write_findings_csv, write_findings_xlsx

@@ -11,7 +11,8 @@ import pytest
 
 from api.findings_files import summary_lines, write_findings_csv, write_findings_xlsx
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
-from reconciliation.policy import PolicyError, load_policy, policy_fen
+from reconciliation.policy import PolicyError, load_policy
+from reconciliation.rule import policy_fen
 from reconciliation.rules import UnknownRule
 from reconciliation.runner import run
 
