@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -94,8 +95,8 @@ def write_evidence_csv(findings: pd.DataFrame, path: Path, sources: Mapping[str,
     return written
 
 
-def _amount_text(amount_fen: object) -> str:
-    return "" if pd.isna(amount_fen) else format_fen(int(amount_fen))  # type: ignore[call-overload]
+def _amount_text(amount_fen: Any) -> str:  # a cell of the Int64 column: an int or <NA>
+    return "" if pd.isna(amount_fen) else format_fen(int(amount_fen))
 
 
 def _plain(value: object) -> str:
@@ -200,8 +201,10 @@ def _append(sheet: Worksheet, values: list, amount_column: int) -> None:
             cell.value = value
 
 
-def _total_fen(rows: pd.DataFrame) -> object:
-    return rows["amount_fen"].astype("Int64").sum(min_count=1)
+def _total_fen(rows: pd.DataFrame) -> int | None:
+    """The rows' amounts summed; None when none of them has an amount."""
+    total = rows["amount_fen"].astype("Int64").sum(min_count=1)
+    return None if pd.isna(total) else int(total)
 
 
 def _meanings(rows: pd.DataFrame) -> pd.Series:
@@ -274,7 +277,5 @@ def _amount_words(rows: pd.DataFrame) -> str:
     return f"{label}{_yuan_text(_total_fen(rows))} 元"
 
 
-def _yuan_text(total_fen: object) -> str:
-    if pd.isna(total_fen):  # type: ignore[call-overload]
-        return "0.00"
-    return format_fen(int(total_fen))  # type: ignore[call-overload]
+def _yuan_text(total_fen: int | None) -> str:
+    return "0.00" if total_fen is None else format_fen(total_fen)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from api.sample_county import generate_county, id_number
 from api.loader import load_directory
+from api.sample_county import generate_county, id_number
 from api.wiring import Store
 from projections import facts
 from projections.frames import load_frames

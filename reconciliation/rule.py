@@ -92,7 +92,7 @@ AMOUNT_MEANINGS_ZH: Mapping[str, str] = MappingProxyType({
 class Rule:
     """What a finding code declares about itself (its module's ``RULE``).
 
-    ``defaults``: its policy keys and their values (CONTRACT section 4); ``money_keys``:
+    ``defaults``: its policy keys and their values (docs/formats.md, Policy); ``money_keys``:
     those of them in yuan (checked to two decimals; default: names ending ``_limit``,
     ``_value`` or ``_yuan``). ``crossing``: one of ``CROSSINGS``. ``cost``: how slow it is
     at a million households (benchmarks/README.md), 0 for fast; the worker pool starts the

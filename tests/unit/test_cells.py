@@ -1,6 +1,6 @@
 """No cell of any CSV or XLSX we write is longer than a spreadsheet cell holds (32,767
 characters); a shortened cell says how many items it left out, and the complete evidence
-of every finding is the FILE_evidence.csv beside the findings (CONTRACT.md section 3)."""
+of every finding is the FILE_evidence.csv beside the findings (docs/formats.md, Findings)."""
 
 from __future__ import annotations
 
