@@ -1,8 +1,10 @@
-"""The ``aidledger`` command line (README.md; the files in and out: docs/formats.md).
+"""The ``aidledger`` command line: every command, what it prints and writes, is described
+in docs/commands.md (its option tables are generated from ``build_parser``); the files
+read and written in docs/formats.md.
 
 Exit status: 0 success (findings are a result), 1 failure with a printed reason,
-2 usage error (argparse), 3 ``verify`` found tampering. Domain errors are mapped to exit
-codes here and nowhere else.
+2 usage error (argparse), 3 ``verify`` or ``verify-receipt`` found tampering. Domain
+errors are mapped to exit codes here and nowhere else.
 """
 
 from __future__ import annotations

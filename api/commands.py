@@ -1,4 +1,5 @@
-"""Handlers of the command line: translate arguments, delegate, print what happened."""
+"""Handlers of the command line: translate arguments, delegate, print what happened
+(docs/commands.md says what each one prints and writes)."""
 
 from __future__ import annotations
 
