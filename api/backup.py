@@ -31,7 +31,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -48,8 +48,8 @@ READ_MODEL_TABLES = ("rm_chain", "rm_facts")
 @contextmanager
 def _open_text(path: Path, mode: str, gzipped: bool) -> Iterator[IO[str]]:
     if gzipped:
-        with gzip.open(path, mode + "t", encoding="utf-8", newline="\n") as handle:
-            yield handle
+        with gzip.open(path, mode + "t", encoding="utf-8", newline="\n") as zipped:
+            yield cast(IO[str], zipped)  # text mode: a TextIOWrapper, whatever mode says
     else:
         with open(path, mode, encoding="utf-8", newline="\n") as handle:
             yield handle
@@ -156,14 +156,13 @@ def _parse_lines(lines: IO[str], source: Path) -> Iterator[StoredEvent]:
     if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
         raise DomainError(f"{source} line 1: not an aidledger export of version "
                           f"{FORMAT_VERSION} (header {header!r})")
-    count, previous_id, line_no = 0, 0, 1
-    for line_no, text in enumerate(lines, start=2):
+    previous_id, line_no = 0, 1
+    for count, (line_no, text) in enumerate(enumerate(lines, start=2)):
         obj = _json_line(source, line_no, text)
         if "end" in obj:
             _check_trailer(source, line_no, obj, count, lines)
             return
         event, previous_id = _stored_event(source, line_no, obj, previous_id), int(obj["id"])
-        count += 1
         yield event
     raise DomainError(f"{source} line {line_no + 1}: the end line is missing "
                       "(the file is truncated)")

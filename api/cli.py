@@ -1,9 +1,12 @@
-"""The ``aidledger`` command line (README.md; the files in and out: docs/formats.md).
+"""The ``aidledger`` command line: every command, what it prints and writes, is described
+in docs/commands.md (its option tables are generated from ``build_parser``); the files
+read and written in docs/formats.md.
 
 Exit status: 0 success (findings are a result), 1 failure with a printed reason,
-2 usage error (argparse), 3 tampering: ``verify`` found it, or a command refused to
-publish or write because the log, its chain or a read model no longer agree (``Tampered``). Domain errors are mapped to exit
-codes here and nowhere else.
+2 usage error (argparse), 3 tampering: ``verify``, ``verify-receipt`` or ``monitor`` found
+it, or a command refused to publish or write because the log, its chain or a read model
+no longer agree (``Tampered``). Domain errors are mapped to exit codes here and nowhere
+else.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ AS_OF_HELP = "YYYY-MM-DD: the books as they stood at the end of that day"
 KNOWN_AT_HELP = ("ISO 8601 date or date-time (2025-03-31, 2025-03-31T18:20, "
                  "2025-03-31T18:20:00+08:00): only what had been recorded by then")
 COUNTIES_HELP = "county registry, a TOML file (docs/deploy_dask.md)"
+HOUSEHOLD_HELP = "the household's id (户编号), as in households.csv"
+USER_NAME_HELP = "the user's name, as the ledger records who did what"
 COMMAND_COLUMN_WIDTH = 20
 
 
@@ -108,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = [_db_option()]
 
     p = sub.add_parser("load", parents=db, help="import every contract file found in DIR")
-    p.add_argument("directory", metavar="DIR", type=Path)
+    p.add_argument("directory", metavar="DIR", type=Path,
+                   help="folder of county files, CSV or XLSX (docs/formats.md)")
     p.add_argument("--counties", metavar="FILE.toml", type=Path,
                    help=COUNTIES_HELP + "; DIR holds one subfolder per county code")
 
@@ -157,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     h = rsub.add_parser("household", parents=db,
                         help="one household's entitlement, payroll and payments")
-    h.add_argument("household_id", metavar="HOUSEHOLD_ID")
+    h.add_argument("household_id", metavar="HOUSEHOLD_ID", help=HOUSEHOLD_HELP)
     h.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD",
                    help=AS_OF_HELP)
     h.add_argument("--known-at", type=_moment, metavar="DATETIME", help=KNOWN_AT_HELP)
@@ -207,20 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--witnesses-min", type=int, default=0, metavar="N",
                    help="cosignatures required from the witness keys (default 0)")
     p = sub.add_parser("receipt", parents=db, help="inclusion proof of a household's events")
-    p.add_argument("household_id", metavar="HOUSEHOLD_ID")
+    p.add_argument("household_id", metavar="HOUSEHOLD_ID", help=HOUSEHOLD_HELP)
     p.add_argument("--digest", required=True, metavar="DIGEST",
                    help="a published digest (aidledger:v1:N:HEX)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.json",
                    help="the receipt, JSON")
     p = sub.add_parser("verify-receipt", help="check a household receipt against a digest")
-    p.add_argument("file", metavar="RECEIPT", type=Path)
+    p.add_argument("file", metavar="RECEIPT", type=Path, help="a receipt written by receipt")
     p.add_argument("--digest", required=True, metavar="DIGEST",
                    help="the published digest (aidledger:v1:N:HEX)")
 
     p = sub.add_parser("export", parents=db, help="stream the whole event log to FILE")
-    p.add_argument("file", metavar="FILE", type=Path)
+    p.add_argument("file", metavar="FILE", type=Path,
+                   help="JSON Lines, gzip-compressed when the name ends .gz")
     p = sub.add_parser("import", parents=db, help="rebuild an empty store from an export")
-    p.add_argument("file", metavar="FILE", type=Path)
+    p.add_argument("file", metavar="FILE", type=Path, help="a file written by export")
 
     p = sub.add_parser("serve", parents=db, help="HTTP API and web pages")
     p.add_argument("--host", default="127.0.0.1", metavar="HOST",
@@ -233,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = usub.add_parser("add", parents=db,
                         help="add a new user (an existing name: exit 1); prints the new "
                         "token on the last line")
-    u.add_argument("name", metavar="NAME")
+    u.add_argument("name", metavar="NAME", help=USER_NAME_HELP)
     u.add_argument("--role", required=True,
                    choices=["clerk", "approver", "finance", "inspector", "admin"],
                    help="what the user may do")
@@ -243,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = usub.add_parser("set", parents=db,
                         help="change a user's role and township (none: county-wide), "
                         "revoking every token; prints a new token on the last line")
-    u.add_argument("name", metavar="NAME")
+    u.add_argument("name", metavar="NAME", help=USER_NAME_HELP)
     u.add_argument("--role", required=True,
                    choices=["clerk", "approver", "finance", "inspector", "admin"],
                    help="what the user may do")
@@ -253,9 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     u = usub.add_parser("token", parents=db,
                         help="issue one more token to an existing user; prints it on the "
                         "last line")
-    u.add_argument("name", metavar="NAME")
+    u.add_argument("name", metavar="NAME", help=USER_NAME_HELP)
     u = usub.add_parser("revoke", parents=db, help="revoke every token of a user")
-    u.add_argument("name", metavar="NAME")
+    u.add_argument("name", metavar="NAME", help=USER_NAME_HELP)
 
     p = sub.add_parser("project", parents=db, help="bring the read models up to date")
     p.add_argument("--rebuild", action="store_true", help="drop and rebuild from the log")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from api.commands import CLI_ACTOR, open_store, write_csv
+from api.command_io import CLI_ACTOR, open_store, write_csv
 from domain.errors import DomainError
 from reconciliation.common import Frames
 from reconciliation.counties import County, load_registry, prefixed
@@ -32,14 +32,14 @@ def _store_args(url: str) -> argparse.Namespace:
 def county_frames(county: County) -> Frames:
     """The county's frames, ids prefixed with its code. Runs where the county's store
     is reachable (a Dask worker next to its database, or this process)."""
-    from api.reconcile import adjustments_frame
     from projections import facts
+    from projections.approvals import adjustments_frame
     from projections.frames import load_frames
 
     with open_store(_store_args(county.url)) as store:
         facts.catch_up(store.ledger, store.db)
         frames = load_frames(store.db)
-        frames.adjustments = adjustments_frame(store)
+        frames.adjustments = adjustments_frame(store.ledger)
     return prefixed(frames, county.code)
 
 
@@ -107,7 +107,7 @@ def report_counties(args: argparse.Namespace) -> int:
 # -- reconcile ----------------------------------------------------------------------
 def reconcile_counties(args: argparse.Namespace) -> int:
     """Every county's checks and the cross-county checks, on pandas or on Dask."""
-    from reconciliation import runner
+    from api import findings_files
     from reconciliation.policy import load_policy
 
     engine = getattr(args, "engine", None) or ENGINE_PANDAS
@@ -122,14 +122,14 @@ def reconcile_counties(args: argparse.Namespace) -> int:
                                          getattr(args, "scheduler", None))
     # The county frames stay where each county is (a Dask worker): the evidence file
     # lists every token, without pairing an event with its file row.
-    runner.write_findings_csv(findings, args.out)
-    leads_path = runner.leads_path(args.out)
-    runner.write_findings_csv(leads, leads_path)
+    findings_files.write_findings_csv(findings, args.out)
+    leads_path = findings_files.leads_path(args.out)
+    findings_files.write_findings_csv(leads, leads_path)
     if args.xlsx is not None:
-        runner.write_findings_xlsx(findings, leads, args.xlsx, findings_csv=args.out)
+        findings_files.write_findings_xlsx(findings, leads, args.xlsx, findings_csv=args.out)
     print(f"reconciled {len(counties)} counties ({engine}) as of {args.as_of}: "
           f"{len(findings)} findings -> {args.out}")
-    for line in runner.summary_lines(findings, leads):
+    for line in findings_files.summary_lines(findings, leads):
         print(line)
     print(f"统计线索 -> {leads_path}")
     print("ledgers: not written (a multi-county run writes files only)")

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from api.commands import write_csv
-from api.county import CountyTruth, generate_county
+from api.command_io import write_csv
 from api.loader import load_directory
 from api.reconcile import reconcile_store
+from api.sample_county import CountyTruth, generate_county
 from api.wiring import Store
 from domain.errors import DomainError
 from projections import balances, facts

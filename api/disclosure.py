@@ -37,9 +37,8 @@ from domain.errors import DomainError
 from domain.money import format_fen
 from projections import facts
 from projections.frames import load_frames
-from reconciliation.cells import fit_value
+from reconciliation.cells import FORMULA_STARTS, fit_value
 from reconciliation.common import Frames
-from reconciliation.runner import FORMULA_STARTS as FORMULA_PREFIXES
 
 ROW_COLUMNS = ["township", "village", "name_masked", "program", "household_size", "amount",
                "period"]
@@ -244,7 +243,7 @@ def _summary_cells(summary: pd.DataFrame) -> list[dict[str, object]]:
 # -- files ----------------------------------------------------------------------------
 def neutralise(cell: object) -> object:
     """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES) \
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) \
             and not PLAIN_NUMBER_RE.fullmatch(cell):
         return "'" + cell
     return cell

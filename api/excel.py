@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from domain.catalogue import PROGRAMS
 from domain.money import from_fen
 from reconciliation.cells import fit_value
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is written, not at start-up
+    from openpyxl.worksheet.worksheet import Worksheet
 
 HEADERS_ZH = {
     "township": "乡镇(街道)", "program": "资金类别", "program_zh": "资金类别(中文)",
@@ -48,8 +52,8 @@ def write_balances_xlsx(table: pd.DataFrame, by: str, path: Path) -> None:
 
 
 REGISTER_SHEETS = {
-    "township_detail": "乡镇资金执行", "reserve_positions": "备用金", "fund_execution": "资金类别执行",
-    "asset_register": "资产清单",
+    "township_detail": "乡镇资金执行", "reserve_positions": "备用金",
+    "fund_execution": "资金类别执行", "asset_register": "资产清单",
 }
 REGISTER_HEADERS_ZH = {
     **HEADERS_ZH, "failed": "发放失败(元)", "spending_rate": "支出进度", "below_target": "低于92%",
@@ -90,19 +94,19 @@ def write_registers_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
     workbook.save(path)
 
 
-def _cell(value: object, money: bool) -> object:
+def _cell(value: Any, money: bool) -> object:  # a pandas record's value: any scalar
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if money:
-        return float(from_fen(int(value)))  # type: ignore[arg-type]
+        return float(from_fen(int(value)))
     return value.item() if hasattr(value, "item") else value
 
 
-def _append_text_safe(sheet: object, values: list[object]) -> None:
+def _append_text_safe(sheet: Worksheet, values: list[object]) -> None:
     """Append a row; text that openpyxl would store as a formula ('=…') stays text, exactly
     as written, so opening the workbook never runs it; a text longer than a cell holds is
     shortened saying so (openpyxl would cut it without a word)."""
-    sheet.append([fit_value(v) for v in values])  # type: ignore[attr-defined]
-    for cell in sheet[sheet.max_row]:  # type: ignore[index]
+    sheet.append([fit_value(v) for v in values])
+    for cell in sheet[sheet.max_row]:
         if cell.data_type == "f":
             cell.data_type = "s"

@@ -19,8 +19,19 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api.routers import adjustments, admin, assets, changes, findings, funds, households
-from api.routers import imports, public, transparency, workbench
+from api.routers import (
+    adjustments,
+    admin,
+    assets,
+    changes,
+    findings,
+    funds,
+    households,
+    imports,
+    public,
+    transparency,
+    workbench,
+)
 from api.routers.deps import AppState, NotAuthenticated, roles_of
 from api.schemas import ErrorOut
 from api.wiring import Store

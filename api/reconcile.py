@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from api import findings_files
+from api.findings_files import evidence_path
 from api.wiring import Store
 from domain.money import from_fen
 from projections import facts
+from projections.approvals import adjustments_frame, with_signatures
 from projections.frames import load_frames
 from reconciliation import runner
-from reconciliation.cells import event_sources, evidence_path
+from reconciliation.cells import event_sources
 from reconciliation.policy import load_policy
 
 
@@ -45,8 +48,8 @@ def reconcile_store(store: Store, *, as_of: str, out: Path, policy_path: Path | 
     policy = _policy(store, policy_path)
     facts.catch_up(store.ledger, store.db)
     frames = load_frames(store.db)
-    frames.adjustments = adjustments_frame(store)
-    frames.reserve = with_signatures(store, frames.reserve)
+    frames.adjustments = adjustments_frame(store.ledger)
+    frames.reserve = with_signatures(store.ledger, frames.reserve)
 
     def progress(message: str) -> None:
         if sys.stderr.isatty():
@@ -54,55 +57,16 @@ def reconcile_store(store: Store, *, as_of: str, out: Path, policy_path: Path | 
 
     findings, leads = runner.run(frames, policy, as_of, progress=progress)
     sources = event_sources(frames, [*findings["evidence"], *leads["evidence"]])
-    runner.write_findings_csv(findings, out, sources)
-    leads_path = runner.leads_path(out)
-    runner.write_findings_csv(leads, leads_path, sources)
+    findings_files.write_findings_csv(findings, out, sources)
+    leads_path = findings_files.leads_path(out)
+    findings_files.write_findings_csv(leads, leads_path, sources)
     if xlsx is not None:
-        runner.write_findings_xlsx(findings, leads, xlsx, findings_csv=out)
+        findings_files.write_findings_xlsx(findings, leads, xlsx, findings_csv=out)
     counts = store.ledger.record_findings(finding_rows(findings), actor=actor)
     lines = [(f"对账截至 {as_of}：{len(findings)} 项问题 -> {out}"
               f"（完整证据 {evidence_path(out)}）")]
-    lines += runner.summary_lines(findings, leads)
+    lines += findings_files.summary_lines(findings, leads)
     lines.append(f"统计线索 -> {leads_path}（完整证据 {evidence_path(leads_path)}）")
     lines.append(f"账本：新记录 {counts['raised']} 项，更新 {counts['refreshed']} 项，"
                  f"已不成立 {counts['resolved']} 项")
     return lines
-
-
-def adjustments_frame(store: Store) -> pd.DataFrame:
-    """Adjustments recorded through the API, for D01 (self-approval)."""
-    from domain.records import Adjustment
-    from reconciliation.common import ADJUSTMENT_COLUMNS
-
-    topic = f"{Adjustment.__module__}:{Adjustment.__qualname__}.Requested"
-    rows, start = [], 1
-    while True:
-        page = store.ledger.recorder.select_notifications(start, 1000, topics=[topic])
-        if not page:
-            break
-        for n in page:
-            adj = store.ledger.repository.get(n.originator_id)
-            rows.append({"adjustment_id": adj.adjustment_id, "recorded_by": adj.recorded_by,
-                         "approver": adj.approver, "amount_fen": int(adj.amount * 100),
-                         "date": adj.business_date, "reason": adj.reason,
-                         "evidence_event": f"{adj.id}/{adj.version}", "evidence_row": "",
-                         "recorded_at": "", "recorded_by_id": adj.recorded_by_id,
-                         "approver_id": adj.approver_id})
-        start = page[-1].id + 1
-    return pd.DataFrame(rows, columns=ADJUSTMENT_COLUMNS)
-
-
-def with_signatures(store: Store, reserve: pd.DataFrame) -> pd.DataFrame:
-    """The reserve frame with the user ids of maker and approver beside their names on
-    the rows the API's approval wrote and nobody changed since (their version 1), for
-    D01; '' elsewhere (files carry names only)."""
-    from domain.approvals import RESERVE_KIND, reserve_approvals
-    from domain.records import record_id
-    from projections.tables import SIGNATURE_COLUMNS
-
-    signed = {f"{record_id(RESERVE_KIND, a.record_id)}/1": (a.requested_by_id, a.decided_by_id)
-              for a in reserve_approvals(store.ledger)
-              if a.status == "approved" and a.requested_by_id and a.decided_by_id}
-    pairs = [signed.get(event, ("", "")) for event in reserve["evidence_event"]]
-    ids = pd.DataFrame(pairs, columns=SIGNATURE_COLUMNS, index=reserve.index, dtype=object)
-    return reserve.assign(**{c: ids[c] for c in SIGNATURE_COLUMNS})

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import unicodedata
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -43,19 +44,32 @@ PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 FREE_TEXT_CONTROLS = frozenset("\n\t")
 
 
-def _code_enum(name: str, codes: Any) -> type[enum.StrEnum]:
+def _code_enum(name: str, codes: Iterable[str]) -> type[enum.StrEnum]:
     """A str enum whose values are exactly the codes the file parser accepts."""
-    return enum.StrEnum(name, {code: code for code in codes})  # type: ignore[return-value]
+    # typeshed reads StrEnum(name, members) as making a member; the functional API makes a class
+    return cast(type[enum.StrEnum], enum.StrEnum(name, {code: code for code in codes}))
 
 
-Program = _code_enum("Program", catalogue.PROGRAMS)
-RecordType = _code_enum("RecordType", catalogue.ENUMS["record_type"].words)
-ApprovalLevel = _code_enum("ApprovalLevel", catalogue.ENUMS["approval_level"].words)
-AssetClass = _code_enum("AssetClass", catalogue.ENUMS["asset_class"].words)
-AssetEventType = _code_enum("AssetEventType", catalogue.ENUMS["asset_event_type"].words)
-Role = _code_enum("Role", ROLES)
-BalancesBy = _code_enum("BalancesBy", ("township", "program", "household"))
-ImportKind = _code_enum("ImportKind", catalogue.http_import_kinds())
+if TYPE_CHECKING:
+    # The enums are built at run time from the catalogue, so that a code is declared once;
+    # to the type checker each is a StrEnum whose members it cannot list (values are str).
+    Program: TypeAlias = enum.StrEnum
+    RecordType: TypeAlias = enum.StrEnum
+    ApprovalLevel: TypeAlias = enum.StrEnum
+    AssetClass: TypeAlias = enum.StrEnum
+    AssetEventType: TypeAlias = enum.StrEnum
+    Role: TypeAlias = enum.StrEnum
+    BalancesBy: TypeAlias = enum.StrEnum
+    ImportKind: TypeAlias = enum.StrEnum
+else:
+    Program = _code_enum("Program", catalogue.PROGRAMS)
+    RecordType = _code_enum("RecordType", catalogue.ENUMS["record_type"].words)
+    ApprovalLevel = _code_enum("ApprovalLevel", catalogue.ENUMS["approval_level"].words)
+    AssetClass = _code_enum("AssetClass", catalogue.ENUMS["asset_class"].words)
+    AssetEventType = _code_enum("AssetEventType", catalogue.ENUMS["asset_event_type"].words)
+    Role = _code_enum("Role", ROLES)
+    BalancesBy = _code_enum("BalancesBy", ("township", "program", "household"))
+    ImportKind = _code_enum("ImportKind", catalogue.http_import_kinds())
 
 
 def _normalised(text: str, controls_allowed: frozenset[str] = frozenset()) -> str:
@@ -181,7 +195,7 @@ class EnrolmentChange(In):
 
 
 class EnrolmentIn(In):
-    program: Program  # type: ignore[valid-type]
+    program: Program
     monthly_amount: Money
     start_period: Period
     exit_period: Period | None = None
@@ -196,7 +210,7 @@ class EnrolmentExit(In):
 
 class AllocationIn(In):
     allocation_id: Key
-    program: Program  # type: ignore[valid-type]
+    program: Program
     township: Place
     amount: Money
     date: Date
@@ -204,14 +218,14 @@ class AllocationIn(In):
 
 
 class ReserveIn(In):
-    record_type: RecordType  # type: ignore[valid-type]
+    record_type: RecordType
     record_id: Key
     township: Place
     household_id: Annotated[str, Field(max_length=KEY_CHARS_MAX),
                             AfterValidator(_optional)] = ""
     amount: Money
     date: Date
-    approval_level: ApprovalLevel | None = Field(  # type: ignore[valid-type]
+    approval_level: ApprovalLevel | None = Field(
         None, description="the level that approved on paper; above the policy amount "
         "leave empty: the approving user's level is recorded")
     approver: OptName = Field("", description="who approved on paper; above the policy "
@@ -223,7 +237,7 @@ class ReserveIn(In):
 class AssetIn(In):
     asset_id: Key
     name: Name
-    asset_class: AssetClass  # type: ignore[valid-type]
+    asset_class: AssetClass
     township: Place
     village: OptPlace = ""
     value: Money
@@ -236,7 +250,7 @@ class AssetIn(In):
 
 class AssetEventIn(In):
     event_id: Key
-    event_type: AssetEventType  # type: ignore[valid-type]
+    event_type: AssetEventType
     date: Date
     amount: SignedMoney | None = None
     counterparty: OptName = ""
@@ -267,12 +281,12 @@ class RejectionIn(In):
 
 class UserIn(In):
     name: UserName
-    role: Role  # type: ignore[valid-type]
+    role: Role
     township: OptPlace | None = None
 
 
 class UserSetIn(In):
-    role: Role  # type: ignore[valid-type]
+    role: Role
     township: OptPlace | None = Field(None, description="none: county-wide")
 
 

@@ -3,7 +3,7 @@
 Run: ``/work/venv/bin/python -m benchmarks.dask_scale [--counties 4 8 16 32] [--households 2000]
 [--workers 2] [--memory-limit 1GiB] [--out benchmarks/README_dask.md]``.
 
-For each N it builds a province of N generated counties (``api.county.generate_county``,
+For each N it builds a province of N generated counties (``api.sample_county.generate_county``,
 one seed each, one SQLite store each) with cross-county cases planted in every three
 consecutive counties (``build_province``), then times both engines on the same stores,
 checks that their findings are equal, and samples every worker's memory (RSS) while the
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from api.county import generate_county, id_number
 from api.loader import load_directory
+from api.sample_county import generate_county, id_number
 from api.wiring import Store
 from projections import facts
 from projections.frames import load_frames

@@ -2,7 +2,7 @@
 
     python -m benchmarks.scale --households 1000000 --db postgresql://postgres@127.0.0.1:5432/test
 
-Generates one clean month (``api.county.write_bulk_month``: households, enrolments, one
+Generates one clean month (``api.sample_county.write_bulk_month``: households, enrolments, one
 payroll and one bank-return line per household), then measures, in this order:
 
 1. append: ``Ledger.record_file`` of the four files (events/s, end to end from parsed
@@ -169,7 +169,7 @@ def load_more_months(store: Any, data: Path, households: int, months: int,
     """Months 2..K: each month's payroll and bank-return files (generated once into
     ``<data>/month_<period>``), parsed and recorded like the first month's."""
     from api import files
-    from api.county import write_bulk_month
+    from api.sample_county import write_bulk_month
 
     events, seconds = 0, 0.0
     for offset in range(1, months):
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["baselines", "reconciliation", "statement"])
     args = parser.parse_args(argv)
 
-    from api.county import write_bulk_month
+    from api.sample_county import write_bulk_month
     from api.wiring import Store
 
     url, schema = fresh_url(args.db)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from api import files
-from api.county import write_bulk_month
+from api.sample_county import write_bulk_month
 from api.wiring import Store, parse_db_url
 from projections import facts
 

@@ -150,7 +150,7 @@ class ReserveApproval(_Decision, Aggregate):
             state["actor_id"] = ""
 
     @staticmethod
-    def create_id(record_id: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(record_id: str, **_: Any) -> UUID:
         return uuid5(ID_NAMESPACE, f"reserve-approval\x1f{record_id}")
 
     @event(Requested)
@@ -274,7 +274,7 @@ def reject_reserve_movement(app: Application, rid: str, actor: Actor,
 
 def get_reserve_approval(app: Application, rid: str) -> ReserveApproval:
     try:
-        return app.repository.get(ReserveApproval.create_id(rid))  # type: ignore[no-any-return]
+        return app.repository.get(ReserveApproval.create_id(rid))
     except AggregateNotFoundError:
         raise NotFound(f"no reserve movement {rid!r} waiting for approval") from None
 
@@ -291,7 +291,7 @@ class RecordChange(_Decision, Aggregate):
     ``after`` the whole row asked for."""
 
     @staticmethod
-    def create_id(change_id: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(change_id: str, **_: Any) -> UUID:
         return uuid5(ID_NAMESPACE, f"record-change\x1f{change_id}")
 
     @event("Requested")
@@ -392,13 +392,13 @@ def reject_change(app: Application, change_id: str, actor: Actor,
 
 def get_change(app: Application, change_id: str) -> RecordChange:
     try:
-        return app.repository.get(RecordChange.create_id(change_id))  # type: ignore[no-any-return]
+        return app.repository.get(RecordChange.create_id(change_id))
     except AggregateNotFoundError:
         raise NotFound(f"no change {change_id!r} waiting for approval") from None
 
 
 def record_changes(app: Application) -> list[RecordChange]:
-    event_class = RecordChange.Requested  # type: ignore[attr-defined]
+    event_class = RecordChange.Requested  # type: ignore[attr-defined]  # declared at run time by @event
     return [app.repository.get(i) for i in ids_with_event(app, event_class)]
 
 
@@ -408,7 +408,7 @@ def approve_adjustment(app: Any, adjustment_id: str, actor: Actor) -> Adjustment
     adjustment = get_adjustment(app, adjustment_id)
     check_other_person(adjustment.recorded_by, adjustment.recorded_by_id, actor,
                        f"adjustment {adjustment_id}")
-    return app.approve_adjustment(  # type: ignore[no-any-return]
+    return app.approve_adjustment(
         adjustment_id, actor.name, actor_id=actor.user_id)
 
 
@@ -461,7 +461,7 @@ def find_record(app: Application, kind: str, key: str) -> Record | None:
 
 def _find(app: Application, kind: str, key: str) -> Record | None:
     try:
-        return app.repository.get(record_id(kind, key))  # type: ignore[no-any-return]
+        return app.repository.get(record_id(kind, key))
     except AggregateNotFoundError:
         return None
 

@@ -32,7 +32,7 @@ class Record(Aggregate):
     """A record of one contract kind; ``fields`` has the kind's canonical columns."""
 
     @staticmethod
-    def create_id(kind: str, key: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(kind: str, key: str, **_: Any) -> UUID:
         return record_id(kind, key)
 
     @event("Recorded")
@@ -70,7 +70,7 @@ class ImportedFile(Aggregate):
     """The fact that a file's exact bytes were loaded: the idempotency key of ``load``."""
 
     @staticmethod
-    def create_id(sha256: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(sha256: str, **_: Any) -> UUID:
         return uuid5(ID_NAMESPACE, f"file\x1f{sha256}")
 
     @event("Imported")
@@ -118,7 +118,7 @@ class Adjustment(Aggregate):
             state["actor_id"] = ""
 
     @staticmethod
-    def create_id(adjustment_id: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(adjustment_id: str, **_: Any) -> UUID:
         return uuid5(ID_NAMESPACE, f"adjustment\x1f{adjustment_id}")
 
     @event(Requested)
@@ -163,7 +163,7 @@ class Finding(Aggregate):
     STATUSES = ("open", "under_review", "confirmed", "dismissed", "recovered", "resolved")
 
     @staticmethod
-    def create_id(code: str, subject_id: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(code: str, subject_id: str, **_: Any) -> UUID:
         return uuid5(ID_NAMESPACE, f"finding\x1f{code}\x1f{subject_id}")
 
     @event("Raised")

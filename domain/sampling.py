@@ -98,7 +98,7 @@ class FieldVisit(Aggregate):
     """An inspector visited a sampled household: what they found, when, and a note."""
 
     @staticmethod
-    def create_id(**_: Any) -> UUID:  # type: ignore[override]
+    def create_id(**_: Any) -> UUID:
         return uuid4()
 
     @event("Recorded")
@@ -146,6 +146,7 @@ def visits(app: Application, seed: str | None = None) -> list[FieldVisit]:
     """Recorded visits, oldest first; only those of one sample's seed when given."""
     found: list[FieldVisit] = [
         app.repository.get(i)
+        # FieldVisit.Recorded is declared at run time by @event
         for i in users.ids_with_event(app, FieldVisit.Recorded)]  # type: ignore[attr-defined]
     if seed is None:
         return found

@@ -144,7 +144,8 @@ def forget(db: Database, tables: Sequence[ProvenTable]) -> None:
 
 
 # -- reading back -------------------------------------------------------------------------
-def iter_rows(db: Database, table: ProvenTable, upto: int | None = None) -> Iterator[tuple[Any, ...]]:
+def iter_rows(db: Database, table: ProvenTable,
+              upto: int | None = None) -> Iterator[tuple[Any, ...]]:
     """The table's rows in key order, a page at a time (``upto``: notification ids up to)."""
     if not db.table_exists(table.name):
         return
@@ -319,7 +320,8 @@ def _difference(a: Any, b: Any) -> tuple[str, str]:
     if not (isinstance(a, str) and isinstance(b, str)) or \
             max(len(a), len(b)) <= VALUE_CHARS_SHOWN:
         return repr(a), repr(b)
-    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    pairs = enumerate(zip(a, b, strict=False))
+    at = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
     start = max(0, at - VALUE_CHARS_SHOWN // 4)
     end = start + VALUE_CHARS_SHOWN
 

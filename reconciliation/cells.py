@@ -5,27 +5,25 @@ opens the file, without a word, or the workbook is refused. So every writer (fin
 leads, balances, registers, household statement, disclosure) passes its text cells
 through ``fit_cell``: no cell is longer than ``CELL_CHARS_MAX``, and a shortened cell
 keeps whole items (evidence tokens, occurrences of a finding) and says how many it left
-out (CONTRACT.md section 3). Nothing is lost: the complete evidence of every finding is
-the ``FILE_evidence.csv`` beside the findings (``write_evidence_csv``), one row per item.
+out (docs/commands.md, reconcile). Nothing is lost: the complete evidence of every finding
+is the ``FILE_evidence.csv`` beside the findings, one row per item (``evidence_rows``; the
+file is written by ``api.findings_files``).
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-
-import pandas as pd
 
 from reconciliation.common import Frames
 from reconciliation.occurrences import EVENT_PREFIX  # a token naming a ledger event
 
 CELL_CHARS_MAX = 32_767  # Excel's limit for one cell
+# A spreadsheet evaluates a cell beginning with one of these as a formula (CSV injection);
+# tab and carriage return are on OWASP's list too. Writers quote such a cell with "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-EVIDENCE_COLUMNS = ["code", "subject_id", "event_id", "source"]
-EVIDENCE_SUFFIX = "_evidence"
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,6 @@ def fit_value(value: object) -> object:
 
 
 # -- the complete evidence -------------------------------------------------------------
-def evidence_path(out: Path) -> Path:
-    """``findings.csv`` -> ``findings_evidence.csv``, beside it."""
-    return out.with_name(out.stem + EVIDENCE_SUFFIX + out.suffix)
-
-
 def event_sources(frames: Frames, evidence: Iterable[str]) -> dict[str, str]:
     """The file row each ledger event named in ``evidence`` was recorded from (its
     ``evidence_row``), found in the frames the findings were made from."""
@@ -116,20 +109,3 @@ def evidence_rows(evidence: str, sources: Mapping[str, str]) -> list[tuple[str, 
     items += [("", token) for token in tokens
               if not token.startswith(EVENT_PREFIX) and token not in accounted]
     return items
-
-
-def write_evidence_csv(findings: pd.DataFrame, path: Path, sources: Mapping[str, str],
-                       safe: Callable[[object], str]) -> int:
-    """One row per evidence item of every finding (``EVIDENCE_COLUMNS``), plain UTF-8;
-    ``safe`` keeps a hostile file name from running as a formula. Returns the rows."""
-    written = 0
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EVIDENCE_COLUMNS)
-        for code, subject, evidence in zip(findings["code"], findings["subject_id"],
-                                           findings["evidence"], strict=True):
-            for event_id, source in evidence_rows("" if pd.isna(evidence) else evidence,
-                                                  sources):
-                writer.writerow([safe(code), safe(subject), safe(event_id), safe(source)])
-                written += 1
-    return written

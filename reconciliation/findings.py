@@ -2,7 +2,7 @@
 
 A rule first finds *occurrences* (one row per offending line, record, day or episode) and
 then hands them to ``findings_of``, which makes exactly one finding per subject, as the
-contract requires (CONTRACT section 3, docs/rules/README.md):
+contract requires (docs/formats.md, Findings; docs/rules/README.md):
 
 - ``period``: the earliest non-empty period of the subject's occurrences (or empty);
 - ``amount``: their amounts summed, or the largest (``amount="max"``: an overdraft, a
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from reconciliation.common import FINDING_COLUMNS, empty_findings, text
-from reconciliation.rules import Rule
+from reconciliation.rule import Rule
 
 AMOUNTS = ("sum", "max")
 DETAILS = {"sorted": "；", "given": ""}  # the order of details and what joins them
@@ -63,7 +63,8 @@ def joined_runs(subjects: np.ndarray, values: np.ndarray, separator: str) -> pd.
     starts = np.flatnonzero(np.r_[True, subjects[1:] != subjects[:-1]])
     ends = np.r_[starts[1:], len(subjects)]
     items = [str(v) for v in values]
-    joined = [separator.join(items[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
+    bounds = zip(starts.tolist(), ends.tolist(), strict=True)
+    joined = [separator.join(items[a:b]) for a, b in bounds]
     return pd.Series(joined, index=subjects[starts], dtype=object)
 
 

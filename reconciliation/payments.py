@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from domain import money_facts
+from domain.catalogue import PROGRAMS
 from domain.ids import to18
 from domain.money_facts import (  # noqa: F401 - the rules' names for them
-    BANK_RENAMES, LINE_KEY, STATUS_FAILED, STATUS_SUCCESS,
+    BANK_RENAMES,
+    LINE_KEY,
+    STATUS_FAILED,
+    STATUS_SUCCESS,
 )
-from domain.catalogue import PROGRAMS
 from reconciliation.common import Frames, text
 
 PERIOD_MIN = "0000-01"  # stands for "since always" (a household with no enrolment rows)

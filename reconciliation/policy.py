@@ -9,8 +9,9 @@ wrong type is an error naming the file, the table and the key.
 
 Policy money is **yuan**, as people write it (``township_limit = 1000`` or ``999.50``).
 TOML has no decimal type, so rules never compare against the number itself: they turn
-it into int fen through ``Decimal(str(value))`` (``policy_fen``), which is exact for any
-value written with at most two decimals, and the loader rejects anything finer.
+it into int fen through ``Decimal(str(value))`` (``reconciliation.rule.policy_fen``),
+exact for any value written with at most two decimals, and the loader rejects anything
+finer.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from typing import Any
 from domain.approvals import POLICY_MONEY_KEYS as APPROVAL_KEYS
 from domain.approvals import POLICY_TABLE as APPROVALS
 from domain.errors import DomainError
-from domain.money import CENT, to_fen
+from domain.money import CENT
 from reconciliation import rules
-from reconciliation.rules import Rule
+from reconciliation.rule import Rule
 
 ENABLED_KEY = "enabled"
 
@@ -34,11 +35,6 @@ ENABLED_KEY = "enabled"
 class PolicyError(DomainError, ValueError):
     """A policy file that cannot be applied: unreadable, unknown code or key, bad value.
     A DomainError, so the command line says it in one line and exits 1."""
-
-
-def policy_fen(value: Any) -> int:
-    """Int fen of a policy amount in yuan (int, float, str or Decimal), exactly."""
-    return to_fen(Decimal(str(value)))
 
 
 def load_policy(path: Path | None, codes: Sequence[str] | None = None) -> dict[str, dict]:

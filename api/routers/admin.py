@@ -90,7 +90,7 @@ def access_log(user: Admin, state: State, page: PageParams) -> Page[AccessOut]:
     bank details), by every role, oldest first."""
     ledger = state.store.ledger
     ids = users.read_ids(ledger)
-    reads = [ledger.repository.get(i) for i in page.slice(ids)]
+    reads: list[users.PersonalDataRead] = [ledger.repository.get(i) for i in page.slice(ids)]
     items = [AccessOut(reader=r.reader, role=r.role, subject_type=r.subject_type,
                        subject_id=r.subject_id, what=r.what, recorded_at=r.created_on)
              for r in reads]

@@ -7,6 +7,7 @@ access logs. Every read of findings (their details and evidence name people) is 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -58,8 +59,8 @@ def list_findings(
 ) -> Page[FindingOut]:
     """Findings recorded by the last reconciliations, oldest first, with evidence."""
     ledger = state.store.ledger
-    found = [f for f in (ledger.repository.get(i) for i in ledger.finding_ids())
-             if _matches(f, code, status)]
+    every: list[Finding] = [ledger.repository.get(i) for i in ledger.finding_ids()]
+    found = [f for f in every if _matches(f, code, status)]
     record_personal_read(state.store, user, "findings", code or "",
                          f"list (status {status or 'any'}, offset {page.offset})")
     return Page(items=[finding_out(f) for f in page.slice(found)], total=len(found),
@@ -68,10 +69,8 @@ def list_findings(
 
 def stored_finding(state: State, finding_id: UUID) -> Finding:
     found: Any = None
-    try:
+    with contextlib.suppress(AggregateNotFoundError):
         found = state.store.ledger.repository.get(finding_id)
-    except AggregateNotFoundError:
-        pass
     if not isinstance(found, Finding):
         raise NotFound(f"no finding {finding_id}")
     return found

@@ -50,7 +50,8 @@ from domain.money import format_fen
 from projections import balances
 from projections.frames import load_frames, normalise_moment
 from reconciliation.common import Frames
-from reconciliation.policy import load_policy, policy_fen
+from reconciliation.policy import load_policy
+from reconciliation.rule import policy_fen
 
 router = APIRouter(tags=["funds"])
 
@@ -184,7 +185,7 @@ def _township_frames(frames: Frames, township: str) -> Frames:
     return frames
 
 
-def _balance_row(row: dict) -> BalanceRowOut:  # type: ignore[type-arg]
+def _balance_row(row: dict) -> BalanceRowOut:
     out: dict[str, object] = {}
     for name, value in row.items():
         if name in balances.MONEY_COLUMNS:
@@ -198,7 +199,7 @@ def _balance_row(row: dict) -> BalanceRowOut:  # type: ignore[type-arg]
 
 @router.get("/balances", response_model=BalancesOut)
 def balance_report(
-    user: Reader, state: State, page: PageParams, by: BalancesBy,  # type: ignore[valid-type]
+    user: Reader, state: State, page: PageParams, by: BalancesBy,
     as_of: dt.date,
     known_at: Annotated[dt.datetime | None, Query(description="ISO 8601; what the books "
                                                   "showed then, before later corrections")]

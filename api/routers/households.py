@@ -61,7 +61,7 @@ router = APIRouter(prefix="/households", tags=["households"])
 
 HouseholdId = Annotated[str, Path(min_length=1, max_length=KEY_CHARS_MAX),
                         AfterValidator(required_text)]
-ProgramPath = Annotated[Program, Path()]  # type: ignore[valid-type]
+ProgramPath = Annotated[Program, Path()]
 PeriodPath = Annotated[str, Path(pattern=PERIOD_PATTERN)]
 TownshipQuery = Annotated[str | None, Query(max_length=NAME_CHARS_MAX)]
 AsOfQuery = Annotated[dt.date | None, Query(description="YYYY-MM-DD: count payments "

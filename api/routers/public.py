@@ -322,7 +322,8 @@ def _chosen_period(pub: Published, asked: str | None) -> str | None:
         check_period(asked)
         return asked
     with_rows = [p for p in pub.periods if not pub.rows[p].empty]
-    return (with_rows or pub.periods or [None])[-1]
+    periods = with_rows or pub.periods
+    return periods[-1] if periods else None
 
 
 def render(request: Request, name: str, context: dict[str, Any],

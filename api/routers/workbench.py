@@ -32,6 +32,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from api.findings_files import SUBJECT_TYPE_ZH
 from api.routers import households, reads
 from api.routers.deps import (
     READERS,
@@ -53,7 +54,6 @@ from domain.ids import to18
 from domain.money import parse_yuan
 from domain.records import Finding, Record
 from reconciliation.rules import SUBJECT_TYPES
-from reconciliation.runner import SUBJECT_TYPE_ZH
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 
@@ -303,7 +303,7 @@ def findings_page(request: Request, state: State, code: str = "", township: str 
             return render(request, "workbench_clerk.html", {}, session)
         may_read_county(session.user)
         ledger = state.store.ledger
-        every = [ledger.repository.get(i) for i in ledger.finding_ids()]
+        every: list[Finding] = [ledger.repository.get(i) for i in ledger.finding_ids()]
         places = townships_of(state, every)
         found = [f for f in every if filters.admits(f, places[f.id])]
         start = min(first, len(found))
@@ -341,6 +341,7 @@ def resolve_evidence(state: AppState, evidence: str) -> list[Evidence]:
 
 def _record_at(state: AppState, reference: str) -> Record | None:
     aggregate, _, version = reference.partition("/")
+    found: object
     try:
         found = state.store.ledger.repository.get(UUID(aggregate),
                                                   version=int(version) if version else None)
@@ -444,7 +445,8 @@ def dispose(request: Request, state: State, id: Annotated[str, Form()] = "",
         may_inspect(session.user)
         finding = _finding(state, id)
         try:
-            body = DispositionIn(status=status, note=note, recovered=recovered.strip() or None)
+            body = DispositionIn.model_validate(  # the form's text, checked as the JSON body is
+                {"status": status, "note": note, "recovered": recovered.strip() or None})
             state.store.ledger.dispose_finding(
                 finding.code, finding.subject_id, status=body.status, note=body.note,
                 actor=session.user.name,

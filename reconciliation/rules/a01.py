@@ -12,13 +12,14 @@ from domain.money import format_fen
 from reconciliation.common import Frames
 from reconciliation.findings import findings_of
 from reconciliation.occurrences import day_number, day_numbers, month_of, row_evidence, stripped
-from reconciliation.rules import Rule
+from reconciliation.rules import BOOK_VALUE_ZH, Rule
 
 RULE = Rule(
     code="A01", title_zh="未确权/未管护",
     title_en="asset without owner or custodian",
     subject_type="asset", severity="medium",
     defaults={"days": 90},
+    amount_meaning_zh=BOOK_VALUE_ZH,  # not money paid out: totals keep it apart
 )
 # asset class -> (register column that must be filled, event that fills it, what is missing)
 NEEDS = {

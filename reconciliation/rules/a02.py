@@ -12,12 +12,13 @@ from domain.money import format_fen
 from reconciliation.common import Frames
 from reconciliation.findings import findings_of
 from reconciliation.occurrences import month_of, row_evidence, stripped
-from reconciliation.rules import Rule
+from reconciliation.rules import BOOK_VALUE_ZH, Rule
 
 RULE = Rule(
     code="A02", title_zh="违规处置",
     title_en="disposal without approval",
     subject_type="asset", severity="high",
+    amount_meaning_zh=BOOK_VALUE_ZH,  # not money paid out: totals keep it apart
 )
 EVENT_ZH = {"transferred": "移交", "disposed": "处置"}
 

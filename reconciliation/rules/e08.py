@@ -24,7 +24,7 @@ from reconciliation.payments import (
     with_head_ids,
     yuan_text,
 )
-from reconciliation.rules import Rule
+from reconciliation.rules import HOLDING_VALUE_ZH, Rule
 
 RULE = Rule(
     code="E08", title_zh="大数据比对",
@@ -33,6 +33,7 @@ RULE = Rule(
     defaults={"min_value": 30000},
     crossing="register",
     cost=6,  # benchmarks/README.md: among the slowest
+    amount_meaning_zh=HOLDING_VALUE_ZH,  # not money paid out: totals keep it apart
 )
 KIND_NAMES = {"vehicle": "车辆", "business": "工商登记", "property": "房产"}
 HOLDING_EVIDENCE = ["evidence_event_holding", "evidence_row_holding"]

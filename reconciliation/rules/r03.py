@@ -12,7 +12,7 @@ from domain.money import format_fen
 from reconciliation.common import Frames
 from reconciliation.findings import findings_of
 from reconciliation.occurrences import day_numbers, month_of, row_evidence, stripped
-from reconciliation.policy import policy_fen
+from reconciliation.rule import policy_fen
 from reconciliation.rules import Rule
 
 RULE = Rule(

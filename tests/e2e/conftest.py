@@ -146,9 +146,12 @@ def write_big_village(directory: Path) -> Path:
     one of them disclosure-exempt; and a death record for H003's head (an E01 finding)."""
     directory.mkdir(parents=True, exist_ok=True)
     township, village = BIG_VILLAGE
-    households = ["户编号,乡镇(街道),村(社区),户主姓名,户主身份证号,家庭人口,银行账号,开户人,不予公示"]
-    enrolments = ["household_id,program,monthly_amount,start_period,exit_period,gradual_exit_until"]
-    payroll = ["批次号,序号,救助类别,发放年月,乡镇(街道),户编号,收款人,收款人身份证号,银行账号,金额"]
+    households = ["户编号,乡镇(街道),村(社区),户主姓名,户主身份证号,家庭人口,银行账号,开户人,"
+                  "不予公示"]
+    enrolments = ["household_id,program,monthly_amount,start_period,exit_period,"
+                  "gradual_exit_until"]
+    payroll = ["批次号,序号,救助类别,发放年月,乡镇(街道),户编号,收款人,收款人身份证号,"
+               "银行账号,金额"]
     bank = ["批次号,序号,户名,账号,金额,状态,失败原因,入账日期"]
     for n in range(1, BIG_VILLAGE_HOUSEHOLDS + 1):
         hid, name = f"H1{n:02d}", f"{SURNAMES[n - 1]}建国"

@@ -97,7 +97,8 @@ def test_the_county_page_of_a_month_without_one_program_draws_every_program(
     assert response is not None and response.status == 200
     width, height = chart_size(page)
     assert width > 0 and height > 0
-    section = page.locator("section.program", has=page.locator(f"h3:text-is('{PROGRAMS[program]}')"))
+    heading = page.locator(f"h3:text-is('{PROGRAMS[program]}')")
+    section = page.locator("section.program", has=heading)
     february = section.locator("table.months tbody tr", has_text="2025年2月").inner_text()
     assert february.split() == ["2025年2月", "0", "0.00"]
     assert page.locator("section.program canvas").count() == page.locator(

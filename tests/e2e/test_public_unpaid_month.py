@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.county import generate_county
 from api.http import create_app
 from api.loader import load_directory
 from api.routers import public
+from api.sample_county import generate_county
 from api.wiring import Store
 from domain.catalogue import PROGRAMS
 from projections import facts

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from api.county import CountyTruth, generate_county
+from api.sample_county import CountyTruth, generate_county
 from api.wiring import Store
 from domain.records import ImportedFile
 from projections import facts, integrity

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.county import CountyTruth
+from api.sample_county import CountyTruth
 from api.wiring import parse_db_url
 from tests.hardening.conftest import Reference, run_cli
 

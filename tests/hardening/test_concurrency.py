@@ -12,13 +12,20 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.county import CountyTruth
+from api.sample_county import CountyTruth
 from api.wiring import Store, parse_db_url
 from projections import facts
 from tests.conftest import PG_URL, require_postgres
 from tests.hardening.conftest import (
-    ITERATIONS, Reference, assert_consistent, assert_files_whole, report, run_cli, snapshot,
-    start_cli, wait_for,
+    ITERATIONS,
+    Reference,
+    assert_consistent,
+    assert_files_whole,
+    report,
+    run_cli,
+    snapshot,
+    start_cli,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.slow]
@@ -128,10 +135,7 @@ def test_two_projectors_at_once_never_lose_or_double_a_row(
         facts.catch_up(store.ledger, store.db)
         assert projected == _tables(store)
         assert facts.trial_balance(store.db) == 0
-    if any("Traceback" in output for output in outputs):
-        pytest.xfail("known bug: concurrent facts.catch_up crashes (PostgreSQL: CREATE TABLE "
-                     "race / duplicate rm_facts key; SQLite: 'database is locked' on lock "
-                     "upgrade); see docs/hardening.md for the fix")
+    assert not any("Traceback" in output for output in outputs), outputs
     assert codes == [0, 0], outputs
 
 

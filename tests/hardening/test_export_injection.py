@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from api.county import CountyTruth, generate_county
+from api.sample_county import CountyTruth, generate_county
 from tests.hardening.conftest import run_cli
 
 # The household of a planted P05 (paid twice) finding, renamed in every file.

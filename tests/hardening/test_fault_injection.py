@@ -19,12 +19,20 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.county import CountyTruth
+from api.sample_county import CountyTruth
 from api.wiring import Store, parse_db_url
 from projections import facts
 from tests.hardening.conftest import (
-    ITERATIONS, SEED, Reference, assert_consistent, assert_files_whole, report, run_cli,
-    snapshot, start_cli, wait_for,
+    ITERATIONS,
+    SEED,
+    Reference,
+    assert_consistent,
+    assert_files_whole,
+    report,
+    run_cli,
+    snapshot,
+    start_cli,
+    wait_for,
 )
 
 KILL_DELAY_MIN_SECONDS = 0.3  # before that the process has not opened the store yet
@@ -240,8 +248,5 @@ def test_a_postgresql_restart_mid_load_fails_clearly_leaves_whole_files_and_the_
     assert done.returncode == 0, done.stderr
     assert snapshot(pg_url).differences(reference.snapshot) == []
     assert_consistent(pg_url)
-    if "Traceback" in output:
-        pytest.xfail("known bug: api/cli.py main() lets database errors (psycopg.Error, "
-                     "sqlite3.Error, eventsourcing PersistenceError) escape as a traceback; "
-                     "see docs/hardening.md")
+    assert "Traceback" not in output, output
     assert output.strip().splitlines()[-1].startswith("error:"), output

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from api.county import generate_county
 from api.loader import load_directory
 from api.reconcile import reconcile_store
+from api.sample_county import generate_county
 from api.wiring import Store
 from domain import approvals
 from domain.errors import DomainError, Forbidden

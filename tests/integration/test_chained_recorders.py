@@ -38,7 +38,6 @@ from projections.sqlite_recorder import (
 )
 from tests.integration.test_integrity import load_deaths
 
-
 THREAD_JOIN_SECONDS_MAX = 30
 
 

@@ -24,7 +24,8 @@ def rows(path: Path) -> list[dict]:
 
 def test_known_at_written_to_the_second_includes_that_whole_second(
         store_url: str, tmp_path: Path) -> None:
-    assert cli(store_url, "load", str(write_county(tmp_path / "county")), cwd=tmp_path).returncode == 0
+    county = write_county(tmp_path / "county")
+    assert cli(store_url, "load", str(county), cwd=tmp_path).returncode == 0
     known_at = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
     time.sleep(1.1)  # the correction is recorded in a later second
     fix = tmp_path / "fix"

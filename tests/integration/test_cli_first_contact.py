@@ -272,7 +272,8 @@ def test_aidledger_alone_lists_every_command_on_one_line_and_exits_2(
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for choice in commands._choices_actions:
-        line = next((l for l in listing.splitlines() if l.split()[:1] == [choice.dest]), None)
+        line = next((text for text in listing.splitlines()
+                     if text.split()[:1] == [choice.dest]), None)
         assert line is not None, choice.dest
         assert choice.help and line.rstrip().endswith(choice.help), line  # on one line
 

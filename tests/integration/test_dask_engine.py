@@ -20,12 +20,16 @@ import pytest
 
 from api.cli import main
 from api.counties import county_frames
+from api.findings_files import write_findings_csv
 from benchmarks.dask_scale import Province, build_province
 from domain.errors import DomainError
 from projections.frames import load_frames
 from reconciliation import runner
 from reconciliation.counties import (
-    LOCAL_CODES, across_counties, load_registry, reconcile_pandas,
+    LOCAL_CODES,
+    across_counties,
+    load_registry,
+    reconcile_pandas,
 )
 from reconciliation.dask_engine import reconcile_dask
 
@@ -60,7 +64,7 @@ def dask_result(province: Province, client: object) -> tuple[pd.DataFrame, pd.Da
 
 
 def _csv_bytes(findings: pd.DataFrame, path: Path) -> bytes:
-    runner.write_findings_csv(findings, path)
+    write_findings_csv(findings, path)
     return path.read_bytes()
 
 

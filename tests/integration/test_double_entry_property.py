@@ -54,7 +54,8 @@ records = st.one_of(
 counter = itertools.count()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(records, min_size=1, max_size=12))
 def test_any_sequence_of_records_and_corrections_keeps_the_books_balanced(
         tmp_path: Path, sequence: list[tuple[str, dict]]) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from api.county import generate_county
 from api.loader import load_directory
+from api.sample_county import generate_county
 from api.wiring import Store
 from domain.catalogue import columns, names
 from domain.money import to_fen

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api import loader
-from api.county import generate_county
+from api.sample_county import generate_county
 from api.wiring import Store
 from domain.errors import RejectedFile
 

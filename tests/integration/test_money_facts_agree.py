@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.county import generate_county
 from api.disclosure import disclosure_tables, paid_in_period
 from api.http import create_app
 from api.loader import load_directory
+from api.sample_county import generate_county
 from api.users import add_user
 from api.wiring import Store
 from domain.money import format_fen, from_fen, to_fen

@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from api.county import generate_county
 from api.loader import load_directory
 from api.reconcile import reconcile_store
+from api.sample_county import generate_county
 from api.wiring import Store
 
 CONTRACT_HEADER = ["code", "subject_type", "subject_id", "period", "amount", "severity",

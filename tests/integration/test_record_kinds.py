@@ -137,7 +137,8 @@ def test_load_names_each_unread_file_and_unknown_column_on_stdout(tmp_path: Path
     done = cli(f"sqlite:///{tmp_path / 'l.db'}", "load", str(county), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "  2025年7月低保发放表.csv: skipped: the name matches no kind of file" in "\n".join(lines)
+    assert ("  2025年7月低保发放表.csv: skipped: the name matches no kind of file"
+            in "\n".join(lines))
     assert "  说明.txt: skipped: not a CSV or XLSX file" in lines
     assert ("  households_old.xls: skipped: an old Excel .xls workbook is not read: "
             "save it as .xlsx") in lines

@@ -1,6 +1,6 @@
 """No cell of any CSV or XLSX we write is longer than a spreadsheet cell holds (32,767
 characters); a shortened cell says how many items it left out, and the complete evidence
-of every finding is the FILE_evidence.csv beside the findings (CONTRACT.md section 3)."""
+of every finding is the FILE_evidence.csv beside the findings (docs/formats.md, Findings)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,18 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from api.commands import write_csv
+from api.command_io import write_csv
 from api.disclosure import csv_text
 from api.excel import write_balances_xlsx, write_registers_xlsx
+from api.findings_files import evidence_path, write_findings_csv, write_findings_xlsx
 from reconciliation.cells import (
     CELL_CHARS_MAX,
     OCCURRENCES,
     event_sources,
     evidence_items,
-    evidence_path,
     fit_cell,
 )
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
-from reconciliation.runner import write_findings_csv, write_findings_xlsx
 
 PAIRS = 6000  # ~ 400,000 characters of evidence: a province-sized B01
 OCCURRENCE_COUNT = 3000

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from eventsourcing.persistence import JSONTranscoder, Transcoder
 from eventsourcing.domain import datetime_now_with_tzinfo
+from eventsourcing.persistence import JSONTranscoder, Transcoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -90,7 +90,8 @@ def test_an_unknown_header_far_from_every_column_is_named_as_ignored(tmp_path):
         "身份证号,姓名,死亡日期,联系电话", f"{VALID_ID},王五,2025-01-31,13800000000"])
     parsed = parse_file(path)
     assert parsed.ok, parsed.errors
-    assert [str(w) for w in parsed.warnings] == ["deaths.csv: column 联系电话 not recognised: ignored"]
+    assert [str(w) for w in parsed.warnings] == [
+        "deaths.csv: column 联系电话 not recognised: ignored"]
 
 
 def test_an_unknown_header_near_a_column_read_elsewhere_says_where_it_was_read(tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
+from api.findings_files import summary_lines, write_findings_xlsx
 from reconciliation.common import FINDING_COLUMNS
-from reconciliation.runner import summary_lines, write_findings_xlsx
 
 
 def findings_of(*rows: tuple[str, str, str, object]) -> pd.DataFrame:

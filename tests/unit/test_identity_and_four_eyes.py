@@ -17,9 +17,9 @@ from domain.approvals import (
 from domain.errors import DomainError, Forbidden
 from domain.names import clean_name, hidden_characters, look_alike_key
 from domain.users import Actor, same_person, user_id
-from reconciliation.rules import d01
 from reconciliation.common import frames_from_rows
 from reconciliation.policy import PolicyError, load_policy
+from reconciliation.rules import d01
 
 LIMITS = ApprovalLimits(reserve_fen=100_000, township_fen=100_000, county_fen=2_000_000)
 COUNTY = Actor(name="审批人", user_id=user_id("审批人"))

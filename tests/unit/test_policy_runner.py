@@ -9,10 +9,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from api.findings_files import summary_lines, write_findings_csv, write_findings_xlsx
 from reconciliation.common import FINDING_COLUMNS, frames_from_rows
-from reconciliation.policy import PolicyError, load_policy, policy_fen
+from reconciliation.policy import PolicyError, load_policy
+from reconciliation.rule import policy_fen
 from reconciliation.rules import UnknownRule
-from reconciliation.runner import run, summary_lines, write_findings_csv, write_findings_xlsx
+from reconciliation.runner import run
 
 MINE = ["R01", "R02", "R03", "R04", "A01", "A02", "A03", "A04", "D01", "S01", "S02", "S03"]
 MY_RULES = [m for m in MINE if not m.startswith("S")]
@@ -197,9 +199,10 @@ def test_xlsx_has_a_summary_a_sheet_per_code_and_the_leads(tmp_path: Path) -> No
     summary = [[c.value for c in row] for row in book["汇总"].iter_rows()]
     assert summary[0] == ["问题代码", "中文名称", "数量", "涉及金额(元)", "金额性质"]
     assert summary[1] == ["R02", "超权限审批", 2, 13.5, "涉及资金"]
-    assert [row[:4] for row in summary[-3:]] == [["合计", "全部问题（金额性质不同，不相加）", 3, None],
-                                                 ["合计", "涉及资金", 2, 13.5],
-                                                 ["合计", "不涉及金额", 1, None]]
+    assert [row[:4] for row in summary[-3:]] == [
+        ["合计", "全部问题（金额性质不同，不相加）", 3, None],
+        ["合计", "涉及资金", 2, 13.5],
+        ["合计", "不涉及金额", 1, None]]
     sheet = book["R02"]
     assert [c.value for c in sheet[1]] == ["问题代码", "对象类型", "对象编号", "所属期间",
                                            "涉及金额(元)", "严重程度", "问题", "详情", "证据"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.county import CountyTruth, generate_county
+from api.sample_county import CountyTruth, generate_county
 from reconciliation import rules
 from reconciliation.rules import Rule
 
@@ -20,6 +20,8 @@ SECTIONS = ["Rule", "Why it is a red flag", "Data", "Look-alikes (not flagged)",
 LEAD_SECTIONS = ["Rule", "Why it is a lead, not a finding", "Data",
                  "Look-alikes (not flagged)", "Policy"]
 PAGE_NAME = re.compile(r"[A-Z][0-9]{2}\.md")
+WHERE_PLANTED = ("planted.py: P and E codes, funds.py: B01, reserve.py: R codes and D01, "
+                 "assets.py: A codes")
 
 
 def by_code(rule: Rule) -> str:
@@ -87,6 +89,6 @@ def demo_county(tmp_path_factory: pytest.TempPathFactory) -> CountyTruth:
 def test_every_finding_rule_has_a_planted_case_and_a_look_alike_in_the_demo_county(
         rule: Rule, demo_county: CountyTruth):
     assert rule.code in {code for code, _ in demo_county.expected_pairs()}, (
-        f"plant a case of {rule.code} in api/county.py")
+        f"plant a case of {rule.code} in api/sample_county/ ({WHERE_PLANTED})")
     assert rule.code in {p.code for p in demo_county.lookalikes}, (
-        f"plant a look-alike of {rule.code} in api/county.py")
+        f"plant a look-alike of {rule.code} in api/sample_county/ ({WHERE_PLANTED})")

@@ -55,7 +55,7 @@ def test_the_engines_and_the_policy_read_their_codes_from_the_registry():
         r.code for r in EVERY_RULE)
     assert (dask_engine.HEAD_CODES, dask_engine.ACCOUNT_CODES) == (["E02"], ["E06"])
     assert set(load_policy(None)) == {r.code for r in EVERY_RULE}
-    assert runner.ALL_MODULES == [r.code.lower() for r in EVERY_RULE]
+    assert [r.code.lower() for r in EVERY_RULE] == runner.ALL_MODULES
 
 
 def test_the_costliest_rules_are_declared_and_the_cheap_ones_are_not():
@@ -79,8 +79,8 @@ def test_a_module_without_its_declaration_or_named_after_another_code_is_refused
     with pytest.raises(TypeError, match="declares RULE"):
         rules._declared(bare)
     misnamed = types.ModuleType("reconciliation.rules.x02")
-    setattr(misnamed, "RULE", Rule(code="X01", subject_type="household", severity="low",
-                                   title_zh="x", title_en="x"))
+    misnamed.RULE = Rule(code="X01", subject_type="household", severity="low",
+                         title_zh="x", title_en="x")
     with pytest.raises(TypeError, match="named after it"):
         rules._declared(misnamed)
 
