@@ -1,0 +1,115 @@
+"""Every file is parsed in a child process whose memory and CPU time are capped.
+
+Checks on the zip directory and on every row refuse the hostile files we know of; the cap
+refuses the ones we do not: a forked child (it inherits the catalogue, including kinds a
+test declares, and the limits as they stand) parses with its address space limited to the
+parent's plus PARSE_MEMORY_BYTES_MAX (``RLIMIT_AS``) and its CPU time to
+PARSE_CPU_SECONDS_BASE + PARSE_CPU_SECONDS_PER_MIB per MiB of file (``RLIMIT_CPU``).
+The table comes back as the Arrow IPC file the child wrote; the rest as a small pickle
+(our own process's, never a file's). A child past a cap is a file error naming the limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import resource
+import signal
+import traceback
+from pathlib import Path
+
+from api.files import limits
+from api.files.model import RowError
+from api.files.parse import Outcome, parse_to
+
+EXIT_OK, EXIT_MEMORY, EXIT_CRASH = 0, 3, 4
+OUTCOME_FILE, CRASH_FILE = "outcome.pickle", "crash.txt"
+
+
+class ParserCrashed(RuntimeError):
+    """Our own parser failed on a file (a bug, not the file's fault): its traceback."""
+
+
+def cpu_seconds_max(size_bytes: int) -> int:
+    return limits.PARSE_CPU_SECONDS_BASE + \
+        limits.PARSE_CPU_SECONDS_PER_MIB * -(-size_bytes // limits.MIB)
+
+
+def parse_isolated(path: Path, kind: str, out: Path, work: Path) -> Outcome:
+    """``parse_to`` in a capped child process; the outcome, or the limit it hit."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    memory = _address_space_bytes() + limits.PARSE_MEMORY_BYTES_MAX
+    cpu = cpu_seconds_max(min(size, limits.MAX_FILE_BYTES))
+    pid = os.fork()
+    if pid == 0:  # the child never returns from here
+        _child(path, kind, out, work, memory, cpu)
+    status = _wait(pid)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_OK:
+        with open(work / OUTCOME_FILE, "rb") as handle:
+            outcome: Outcome = pickle.load(handle)
+        return outcome
+    return _failed(path, status, work, cpu)
+
+
+def _wait(pid: int) -> int:
+    """The child's status; if we are interrupted (a timer, Ctrl-C), the child goes too."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+
+
+def _failed(path: Path, status: int, work: Path, cpu: int) -> Outcome:
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_CRASH:
+        crash = work / CRASH_FILE
+        text = crash.read_text(encoding="utf-8") if crash.exists() else ""
+        raise ParserCrashed(f"{path.name}: the parser failed\n{text}")
+    signalled = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+    if signalled in (signal.SIGXCPU, signal.SIGKILL) and _cpu_spent(cpu):
+        reason = (f"reading it takes more than {cpu} CPU seconds (PARSE_CPU_SECONDS_BASE "
+                  f"+ PARSE_CPU_SECONDS_PER_MIB per MiB): split the file")
+    else:
+        reason = (f"reading it needs more than {limits.PARSE_MEMORY_BYTES_MAX // limits.MIB}"
+                  " MB of memory (PARSE_MEMORY_BYTES_MAX): split the file or save it as CSV")
+    return Outcome(errors=[RowError(path.name, 0, "", reason)])
+
+
+def _cpu_spent(cpu: int) -> bool:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime >= cpu - 1
+
+
+def _address_space_bytes() -> int:
+    """This process's virtual size (what RLIMIT_AS counts), from /proc."""
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        pages = int(handle.read().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _child(path: Path, kind: str, out: Path, work: Path, memory: int, cpu: int) -> None:
+    code = EXIT_CRASH
+    try:
+        gc.freeze()  # the parent's objects are never collected (nor finalised) here
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())  # no arena reserved ahead of use
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        outcome = parse_to(path, kind, out, work)
+        with open(work / OUTCOME_FILE, "wb") as handle:
+            pickle.dump(outcome, handle)
+        code = EXIT_OK
+    except MemoryError:
+        code = EXIT_MEMORY
+    except BaseException:  # noqa: B036 - reported to the parent, whatever it was
+        with contextlib.suppress(BaseException):  # nothing more can be said
+            (work / CRASH_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+    finally:
+        os._exit(code)
