@@ -41,11 +41,13 @@ WORK_DIR_PREFIX = "aidledger-parse-"
 
 
 def parse_file(path: Path | str, kind: str | None = None, *,
-               work_dir: Path | None = None) -> ParsedFile:
+               amount_max_fen: int | None = None, work_dir: Path | None = None) -> ParsedFile:
     """Read one contract file into a typed table, listing every problem in ``errors``.
 
     ``kind`` defaults to the one the file name announces (``kind_of``); a name that
     announces none raises ValueError, since nothing about the content can be checked.
+    ``amount_max_fen``: the ceiling on one amount for this kind (``domain.amount_limits``;
+    the loader passes the county's policy), none but the absolute bound when None.
     The table is memory-mapped from an IPC file written under ``work_dir`` (default: the
     system's temporary folder) and unlinked at once: its pages belong to the table alone.
     """
@@ -54,7 +56,7 @@ def parse_file(path: Path | str, kind: str | None = None, *,
     with tempfile.TemporaryDirectory(prefix=WORK_DIR_PREFIX, dir=work_dir) as tmp:
         work = Path(tmp)
         out = work / "table.arrow"
-        outcome = parse_isolated(path, kind, out, work)
+        outcome = parse_isolated(path, kind, out, work, amount_max_fen)
         table = _mapped(out, kind) if out.exists() else table_schema(kind).empty_table()
     return ParsedFile(kind=kind, path=path, name=path.name, sha256=outcome.sha256,
                       encoding=outcome.encoding, errors=outcome.errors,

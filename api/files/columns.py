@@ -51,14 +51,18 @@ class Converted:
 
 
 def convert_batch(kind: RecordKind, present: list[Present], conditional: list[Present],
-                  rows: np.ndarray, texts: dict[str, pa.Array],
-                  problems: Problems) -> Converted:
-    """Typed columns of the batch; every bad cell a problem; only valid rows kept."""
+                  rows: np.ndarray, texts: dict[str, pa.Array], problems: Problems,
+                  amount_max_fen: int | None = None) -> Converted:
+    """Typed columns of the batch; every bad cell a problem; only valid rows kept.
+    ``amount_max_fen``: the kind's ceiling on one amount (``domain.amount_limits``)."""
     length = len(rows)
     values: dict[str, pa.Array] = {}
     failed: dict[str, np.ndarray] = {}
     for item in present:
         typed, reasons = convert_column(item.column, texts[item.column.name])
+        if item.column.is_money and amount_max_fen is not None:
+            reasons = _above_ceiling(kind.name, typed, reasons, texts[item.column.name],
+                                     amount_max_fen)
         values[item.column.name] = typed
         failed[item.column.name] = _report(problems, rows, reasons, item)
     for column in kind.columns:
@@ -89,6 +93,25 @@ def _report(problems: Problems, rows: np.ndarray, reasons: pa.Array | None,
         problems.add(int(rows[index]), item.written, reason, item.place)
     problems.add_uncounted_listing(len(where) - len(listed))
     return failed
+
+
+def _above_ceiling(kind: str, fen: pa.Array, reasons: pa.Array | None, raw: pa.Array,
+                   amount_max_fen: int) -> pa.Array | None:
+    """Amounts that read well but exceed the kind's ceiling: a problem naming it."""
+    above = pc.fill_null(pc.greater(pc.abs(fen), amount_max_fen), False)
+    if reasons is not None:
+        above = pc.and_(above, pc.is_null(reasons))
+    if not pc.any(above).as_py():
+        return reasons
+    ceiling = _yuan_text(amount_max_fen)
+    why = [f"amount above the {kind} ceiling of {ceiling} yuan ([limits] {kind} in "
+           f"policy.toml): {text!r}" for text in raw.filter(above).to_pylist()]
+    base = reasons if reasons is not None else pa.nulls(len(fen), pa.string())
+    return pc.replace_with_mask(base, above, pa.array(why, pa.string()))
+
+
+def _yuan_text(fen: int) -> str:
+    return str(Decimal(fen) / 100)
 
 
 def _empty(column: Column, length: int) -> pa.Array:

@@ -71,12 +71,14 @@ def prepare(path: Path, work: Path) -> Prepared:
         encoding = "utf-8-sig" if has_bom else "utf-8"
         return Prepared(sha256, encoding, path, len(codecs.BOM_UTF8) if has_bom else 0, bare)
     target = work / "text.csv"
-    for encoding in ("gb18030", _guess(path)):
-        if encoding is not None:
-            bare_cr = _transcode(path, encoding, target)
-            if bare_cr is not None:
-                return Prepared(sha256, encoding, target, 0, bare_cr)
-    raise Undecodable()
+    bare_cr = _transcode(path, "gb18030", target)
+    if bare_cr is not None:
+        return Prepared(sha256, "gb18030", target, 0, bare_cr)
+    guessed = _guess(path)
+    bare_cr = None if guessed is None else _transcode(path, guessed, target)
+    if guessed is None or bare_cr is None:
+        raise Undecodable()
+    return Prepared(sha256, guessed, target, 0, bare_cr)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

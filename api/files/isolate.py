@@ -37,7 +37,8 @@ def cpu_seconds_max(size_bytes: int) -> int:
         limits.PARSE_CPU_SECONDS_PER_MIB * -(-size_bytes // limits.MIB)
 
 
-def parse_isolated(path: Path, kind: str, out: Path, work: Path) -> Outcome:
+def parse_isolated(path: Path, kind: str, out: Path, work: Path,
+                   amount_max_fen: int | None = None) -> Outcome:
     """``parse_to`` in a capped child process; the outcome, or the limit it hit."""
     try:
         size = path.stat().st_size
@@ -47,7 +48,7 @@ def parse_isolated(path: Path, kind: str, out: Path, work: Path) -> Outcome:
     cpu = cpu_seconds_max(min(size, limits.MAX_FILE_BYTES))
     pid = os.fork()
     if pid == 0:  # the child never returns from here
-        _child(path, kind, out, work, memory, cpu)
+        _child(path, kind, out, work, amount_max_fen, (memory, cpu))
     status = _wait(pid)
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_OK:
         with open(work / OUTCOME_FILE, "rb") as handle:
@@ -93,7 +94,9 @@ def _address_space_bytes() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _child(path: Path, kind: str, out: Path, work: Path, memory: int, cpu: int) -> None:
+def _child(path: Path, kind: str, out: Path, work: Path, amount_max_fen: int | None,
+           caps: tuple[int, int]) -> None:
+    memory, cpu = caps
     code = EXIT_CRASH
     try:
         gc.freeze()  # the parent's objects are never collected (nor finalised) here
@@ -102,7 +105,7 @@ def _child(path: Path, kind: str, out: Path, work: Path, memory: int, cpu: int) 
         pa.set_memory_pool(pa.system_memory_pool())  # no arena reserved ahead of use
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        outcome = parse_to(path, kind, out, work)
+        outcome = parse_to(path, kind, out, work, amount_max_fen)
         with open(work / OUTCOME_FILE, "wb") as handle:
             pickle.dump(outcome, handle)
         code = EXIT_OK

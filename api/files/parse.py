@@ -47,12 +47,14 @@ class Outcome:
     key_header: str = ""  # the header of the key's first column: duplicates are named there
 
 
-def parse_to(path: Path, kind_name: str, out: Path, work: Path) -> Outcome:
-    """Parse ``path`` as ``kind_name``: its valid rows into the IPC file ``out``."""
+def parse_to(path: Path, kind_name: str, out: Path, work: Path,
+             amount_max_fen: int | None = None) -> Outcome:
+    """Parse ``path`` as ``kind_name``: its valid rows into the IPC file ``out``. Amounts
+    above ``amount_max_fen`` (the kind's ceiling, when given) are problems."""
     kind = catalogue.kind(kind_name)
     outcome = Outcome()
     problems = Problems(path.name)
-    writer = _Writer(out, kind)
+    writer = _Writer(out, kind, amount_max_fen)
     try:
         if path.suffix.lower() not in SUFFIXES:
             problems.add(0, "", f"unsupported file type {path.suffix!r}: "
@@ -197,7 +199,8 @@ def _read_body(kind: RecordKind, present: list[Present], conditional: list[Prese
                 body.add(row, "", f"a cell longer than {limits.MAX_CELL_CHARS} characters")
             if len(batch.rows):
                 texts = {p.column.name: batch.texts[p.index] for p in present}
-                converted = convert_batch(kind, present, conditional, batch.rows, texts, body)
+                converted = convert_batch(kind, present, conditional, batch.rows, texts, body,
+                                          writer.amount_max_fen)
                 writer.write(converted.table)
     finally:
         problems.absorb(body)
@@ -206,8 +209,9 @@ def _read_body(kind: RecordKind, present: list[Present], conditional: list[Prese
 class _Writer:
     """The valid rows, written batch by batch to an Arrow IPC file."""
 
-    def __init__(self, out: Path, kind: RecordKind) -> None:
+    def __init__(self, out: Path, kind: RecordKind, amount_max_fen: int | None) -> None:
         self.out = out
+        self.amount_max_fen = amount_max_fen  # carried to each batch's conversion
         self.schema = table_schema(kind.name)
         self.sink: pa.ipc.RecordBatchFileWriter | None = None
         self.reset()

@@ -333,10 +333,10 @@ def test_identical_rows_of_a_reference_list_are_merged_silently(tmp_path):
 
 
 def test_errors_beyond_the_listing_limit_are_summarised(tmp_path):
-    bad_rows = files.MAX_ERRORS_LISTED + 25
+    bad_rows = files.limits.MAX_ERRORS_LISTED + 25
     lines = ["program,year,amount,unit"] + [f"dibao,{2000 + i},-1,per_person" for i in range(bad_rows)]
     parsed = parse_file(write_text(tmp_path, "standards.csv", lines))
-    assert len(parsed.errors) == files.MAX_ERRORS_LISTED + 1
+    assert len(parsed.errors) == files.limits.MAX_ERRORS_LISTED + 1
     assert parsed.errors[-1].reason == "... and 25 more errors"
     assert str(parsed.errors[-1]) == "standards.csv: ... and 25 more errors"
 
@@ -344,7 +344,7 @@ def test_errors_beyond_the_listing_limit_are_summarised(tmp_path):
 def test_a_file_above_the_size_limit_is_one_error_without_being_read(tmp_path):
     path = tmp_path / "payroll.csv"
     with path.open("wb") as handle:
-        handle.truncate(files.MAX_FILE_BYTES + 1)  # sparse: costs no disk
+        handle.truncate(files.limits.MAX_FILE_BYTES + 1)  # sparse: costs no disk
     parsed = parse_file(path)
     assert len(parsed.errors) == 1 and "too large" in parsed.errors[0].reason
     assert parsed.rows == []
