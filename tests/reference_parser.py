@@ -296,6 +296,11 @@ def parse_file(path: Path | str, kind: str) -> ParsedFile:
     path = Path(path)
     parsed = ParsedFile(kind=kind, path=path, name=path.name)
     errors = _Errors(path.name)
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        errors.add(0, "", f"file too large: {size} bytes (limit {limits.MAX_FILE_BYTES})")
+        parsed.errors = errors.result()
+        return parsed
     raw = path.read_bytes()
     parsed.sha256 = hashlib.sha256(raw).hexdigest()
     records = _records(path, raw, parsed, errors)
