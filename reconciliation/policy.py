@@ -4,9 +4,9 @@
 a code off; any other key overrides one of the rule's ``defaults``. One more table,
 ``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``), and ``[limits]``
 the largest amount one row of each record kind may carry (``domain.amount_limits``); they
-are checked here like the others and returned under their names when the file has them. A typo must not
-silently leave a default in force, so an unknown code, an unknown key or a value of the
-wrong type is an error naming the file, the table and the key.
+are checked here like the others and returned under their names when the file has them.
+A typo must not silently leave a default in force, so an unknown code, an unknown key or
+a value of the wrong type is an error naming the file, the table and the key.
 
 Policy money is **yuan**, as people write it (``township_limit = 1000`` or ``999.50``).
 TOML has no decimal type, so rules never compare against the number itself: they turn

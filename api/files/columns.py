@@ -21,7 +21,7 @@ from api.files import cells, limits
 from api.files.model import arrow_type, table_schema
 from api.files.problems import Problems
 from domain.catalogue import Column, RecordKind
-from domain.money import to_fen
+from domain.money import format_fen, to_fen
 
 # What str.strip() and str.split() take for whitespace, as one string of characters
 # (none lies above U+3000): Arrow's own trim follows another definition.
@@ -103,15 +103,11 @@ def _above_ceiling(kind: str, fen: pa.Array, reasons: pa.Array | None, raw: pa.A
         above = pc.and_(above, pc.is_null(reasons))
     if not pc.any(above).as_py():
         return reasons
-    ceiling = _yuan_text(amount_max_fen)
+    ceiling = format_fen(amount_max_fen)
     why = [f"amount above the {kind} ceiling of {ceiling} yuan ([limits] {kind} in "
            f"policy.toml): {text!r}" for text in raw.filter(above).to_pylist()]
     base = reasons if reasons is not None else pa.nulls(len(fen), pa.string())
     return pc.replace_with_mask(base, above, pa.array(why, pa.string()))
-
-
-def _yuan_text(fen: int) -> str:
-    return str(Decimal(fen) / 100)
 
 
 def _empty(column: Column, length: int) -> pa.Array:

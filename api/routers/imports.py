@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -56,13 +57,18 @@ def parse_upload(upload: UploadFile, kind: str,
         return files.parse_file(path, kind=kind, amount_max_fen=amount_max_fen)
 
 
+def _kind_name(kind: Enum) -> str:
+    return str(kind.value)
+
+
 @router.post("/{kind}", response_model=ImportOut, status_code=201)
 def import_file(kind: ImportKind, file: UploadFile, user: CountyFinance,  # type: ignore[valid-type]
                 state: State) -> ImportOut:
     """Record a payroll or bank-return file whole or not at all; the same bytes again
     record nothing (``already_loaded``). A rejected file lists every problem."""
+    name = _kind_name(kind)
     ceilings = amount_ceilings(state.store, None)  # the policy stored with the county's files
-    parsed = parse_upload(file, kind.value, ceilings.get(kind.value))
+    parsed = parse_upload(file, name, ceilings.get(name))
     problems = [str(e) for e in parsed.errors]
     if not problems:
         problems = [str(e) for e in check_references(state.store, [parsed])]

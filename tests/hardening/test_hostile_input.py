@@ -263,7 +263,8 @@ def test_a_zip_bomb_shaped_xlsx_is_refused_by_its_directory_naming_the_limit() -
 CSV_PIECES = st.sampled_from(['"', '""', ",", ";", "\t", "\r", "\n", "\r\n", " ", "\u3000",
                               "a", "１２", "300.50", "1,234.5", "-5", "2025-03", "低保", "成功",
                               "\x00", "é", "\u200b"])
-PAYROLL_HEADER = "批次号,序号,救助类别,发放年月,乡镇(街道),户编号,收款人,收款人身份证号,银行账号,金额"
+PAYROLL_HEADER = ("批次号,序号,救助类别,发放年月,乡镇(街道),户编号,收款人,收款人身份证号,"
+                  "银行账号,金额")
 BANK_HEADER = "批次号,序号,户名,账号,金额（元）,状态,失败原因,入账日期"
 
 
