@@ -12,6 +12,7 @@ The table comes back as the Arrow IPC file the child wrote; the rest as a small 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import os
 import pickle
@@ -26,6 +27,7 @@ from api.files.parse import Outcome, parse_to
 
 EXIT_OK, EXIT_MEMORY, EXIT_CRASH = 0, 3, 4
 OUTCOME_FILE, CRASH_FILE = "outcome.pickle", "crash.txt"
+_ENOMEM_TEXT = os.strerror(errno.ENOMEM)  # 'Cannot allocate memory'
 
 
 class ParserCrashed(RuntimeError):
@@ -49,42 +51,44 @@ def parse_isolated(path: Path, kind: str, out: Path, work: Path,
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         _child(path, kind, out, work, amount_max_fen, (memory, cpu))
-    status = _wait(pid)
+    status, usage = _wait(pid)
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_OK:
         with open(work / OUTCOME_FILE, "rb") as handle:
             outcome: Outcome = pickle.load(handle)
-        return outcome
-    return _failed(path, status, work, cpu)
+    else:
+        out.unlink(missing_ok=True)  # what a child past a cap wrote is no table
+        outcome = _failed(path, status, usage, work, cpu)
+    outcome.child_peak_rss_bytes = usage.ru_maxrss * 1024
+    outcome.child_cpu_seconds = usage.ru_utime + usage.ru_stime
+    return outcome
 
 
-def _wait(pid: int) -> int:
-    """The child's status; if we are interrupted (a timer, Ctrl-C), the child goes too."""
+def _wait(pid: int) -> tuple[int, resource.struct_rusage]:
+    """The child's status and usage; interrupted (a timer, Ctrl-C), the child goes too."""
     try:
-        return os.waitpid(pid, 0)[1]
+        _, status, usage = os.wait4(pid, 0)
+        return status, usage
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
 
 
-def _failed(path: Path, status: int, work: Path, cpu: int) -> Outcome:
+def _failed(path: Path, status: int, usage: resource.struct_rusage, work: Path,
+            cpu: int) -> Outcome:
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_CRASH:
         crash = work / CRASH_FILE
         text = crash.read_text(encoding="utf-8") if crash.exists() else ""
         raise ParserCrashed(f"{path.name}: the parser failed\n{text}")
     signalled = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
-    if signalled in (signal.SIGXCPU, signal.SIGKILL) and _cpu_spent(cpu):
+    spent = usage.ru_utime + usage.ru_stime
+    if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and spent >= cpu):
         reason = (f"reading it takes more than {cpu} CPU seconds (PARSE_CPU_SECONDS_BASE "
                   f"+ PARSE_CPU_SECONDS_PER_MIB per MiB): split the file")
     else:
         reason = (f"reading it needs more than {limits.PARSE_MEMORY_BYTES_MAX // limits.MIB}"
                   " MB of memory (PARSE_MEMORY_BYTES_MAX): split the file or save it as CSV")
     return Outcome(errors=[RowError(path.name, 0, "", reason)])
-
-
-def _cpu_spent(cpu: int) -> bool:
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime >= cpu - 1
 
 
 def _address_space_bytes() -> int:
@@ -111,8 +115,16 @@ def _child(path: Path, kind: str, out: Path, work: Path, amount_max_fen: int | N
         code = EXIT_OK
     except MemoryError:
         code = EXIT_MEMORY
+    except OSError as exc:  # Arrow reports a failed allocation or mapping as an OSError
+        code = EXIT_MEMORY if exc.errno == errno.ENOMEM or _ENOMEM_TEXT in str(exc) \
+            else _crashed(work)
     except BaseException:  # noqa: B036 - reported to the parent, whatever it was
-        with contextlib.suppress(BaseException):  # nothing more can be said
-            (work / CRASH_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+        code = _crashed(work)
     finally:
         os._exit(code)
+
+
+def _crashed(work: Path) -> int:
+    with contextlib.suppress(BaseException):  # nothing more can be said
+        (work / CRASH_FILE).write_text(traceback.format_exc(), encoding="utf-8")
+    return EXIT_CRASH

@@ -45,6 +45,8 @@ class Outcome:
     warnings: list[FileWarning] = field(default_factory=list)
     rows: int = 0
     key_header: str = ""  # the header of the key's first column: duplicates are named there
+    child_peak_rss_bytes: int = 0  # of the parsing child (api.files.isolate), for measures
+    child_cpu_seconds: float = 0.0
 
 
 def parse_to(path: Path, kind_name: str, out: Path, work: Path,

@@ -96,7 +96,7 @@ def _check_strings_used(archive_path: Path, strings: list[zipfile.ZipInfo],
         return  # openpyxl says what is wrong with the part
     if count > max(room, 1) and count > limits.HEADER_SEARCH_ROWS_MAX:
         raise Stop(0, f"the workbook holds {count} shared strings, more than its sheets can "
-                      f"use ({room}; SHARED_STRING_CELL_BYTES_MIN)")
+                      f"use ({room}: one per SHARED_STRING_CELL_BYTES_MIN bytes of sheet)")
 
 
 def _count_items(part: Any) -> int:

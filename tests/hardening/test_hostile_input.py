@@ -374,3 +374,187 @@ def test_a_folder_with_one_hostile_file_is_rejected_whole_and_writes_nothing(
             load_directory(empty_store, folder)
         assert rejected.value.problems
         assert (empty_store.ledger.recorder.max_notification_id() or 0) == before == 0
+
+
+# -- the bombs of issue 16: refused by a named limit, under the stated peak ----------------
+SHEET_OPEN = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+              b"<sheetData>")
+SHEET_CLOSE = b"</sheetData></worksheet>"
+STRINGS_OPEN = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+WRITE_CHUNK_ITEMS = 100_000
+# A bomb costs at most this far above the parent's own memory, in the capped child.
+BOMB_PEAK_BYTES_MAX = limits.PARSE_MEMORY_BYTES_MAX
+
+
+def _skeleton(archive: zipfile.ZipFile, with_strings: bool) -> None:
+    strings_type = ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
+    archive.writestr("[Content_Types].xml", (
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org'
+        '/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+        '"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName='
+        '"/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.worksheet+xml"/>'
+        + (strings_type if with_strings else "") + "</Types>"))
+    archive.writestr("_rels/.rels", (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="'
+        f'{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+    archive.writestr("xl/workbook.xml", (
+        f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{REL}">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+    strings_rel = (f'<Relationship Id="rId2" Type="{REL}/sharedStrings" '
+                   'Target="sharedStrings.xml"/>')
+    archive.writestr("xl/_rels/workbook.xml.rels", (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        f'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}'
+        '/worksheet" Target="worksheets/sheet1.xml"/>'
+        + (strings_rel if with_strings else "") + "</Relationships>"))
+
+
+def _write_part(archive: zipfile.ZipFile, name: str, head: bytes, item: bytes, count: int,
+                tail: bytes) -> None:
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with archive.open(info, "w", force_zip64=True) as part:
+        part.write(head)
+        for start in range(0, count, WRITE_CHUNK_ITEMS):
+            part.write(item * min(WRITE_CHUNK_ITEMS, count - start))
+        part.write(tail)
+
+
+def _bomb_xlsx(path: Path, sheet: tuple[bytes, bytes, int, bytes],
+               strings: tuple[bytes, bytes, int, bytes] | None = None,
+               strings_chunks: Iterator[bytes] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        _skeleton(archive, strings is not None or strings_chunks is not None)
+        _write_part(archive, "xl/worksheets/sheet1.xml", *sheet)
+        if strings is not None:
+            _write_part(archive, "xl/sharedStrings.xml", *strings)
+        if strings_chunks is not None:
+            info = zipfile.ZipInfo("xl/sharedStrings.xml")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as part:
+                for chunk in strings_chunks:
+                    part.write(chunk)
+    return path
+
+
+def _distinct_strings(count: int) -> Iterator[bytes]:
+    """A table of ``count`` different texts (they pack like real names, not like a bomb)."""
+    yield STRINGS_OPEN
+    for start in range(0, count, WRITE_CHUNK_ITEMS):
+        stop = min(start + WRITE_CHUNK_ITEMS, count)
+        yield "".join(f"<si><t>{n:x}</t></si>"
+                      for n in range(start, stop)).encode()
+    yield b"</sst>"
+
+
+def _one_cell_sheet(reference: bytes = b'<c r="A1" t="s"><v>0</v></c>') -> tuple:
+    return (SHEET_OPEN + b'<row r="1">' + reference, b"", 0, b"</row>" + SHEET_CLOSE)
+
+
+BOMBS = {
+    # name: (file, how it is made, the limit its message must name)
+    "xlsx_one_row_of_20m_cells": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, (SHEET_OPEN + b'<row r="1">', b"<c><v>1</v></c>", 20_000_000,
+            b"</row>" + SHEET_CLOSE)), "MAX_SHEET_UNPACKED_BYTES"),
+    "xlsx_one_300mb_shared_string": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, _one_cell_sheet(), (STRINGS_OPEN + b"<si><t>", b"a" * 1000, 300_000,
+                               b"</t></si></sst>")), "MAX_SHARED_STRINGS_BYTES"),
+    "xlsx_3m_unreferenced_shared_strings": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, _one_cell_sheet(), None, _distinct_strings(3_000_000)),
+        "SHARED_STRING_CELL_BYTES_MIN"),
+    "xlsx_6m_one_cell_rows": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, (SHEET_OPEN, b"<row><c><v>1</v></c></row>", 6_000_000, SHEET_CLOSE)),
+        "MAX_COMPRESSION_RATIO"),
+    "csv_200mb_line_of_20m_fields_at_row_12": ("households.csv", lambda p: _bomb_csv(p),
+                                               "MAX_ROW_BYTES"),
+}
+
+
+def _bomb_csv(path: Path) -> Path:
+    with open(path, "wb") as out:
+        out.write(f"{HOUSEHOLDS_HEADER}\n".encode())
+        for n in range(10):
+            out.write(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}").encode() + b"\n")
+        for _ in range(20_000_000 // WRITE_CHUNK_ITEMS):
+            out.write(b"123456789," * WRITE_CHUNK_ITEMS)
+        out.write(b"\n")
+    return path
+
+
+MEASURE = """
+import json, os, resource, sys, time
+from api.files import parse_file
+def rss():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+baseline = rss()
+start = time.perf_counter()
+parsed = parse_file(sys.argv[1])
+print(json.dumps({
+    'errors': [str(e) for e in parsed.errors], 'baseline_bytes': baseline,
+    'seconds': time.perf_counter() - start, 'file_bytes': os.path.getsize(sys.argv[1]),
+    'child_peak_bytes': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+"""
+
+
+def measure_parse(path: Path) -> dict:
+    """Parse in a fresh process: its messages, its baseline memory and its child's peak."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True,
+                          text=True, timeout=600, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("bomb", sorted(BOMBS))
+def test_a_bomb_is_refused_naming_its_limit_under_the_stated_peak(
+        tmp_path: Path, bomb: str) -> None:
+    name, make, limit = BOMBS[bomb]
+    path = make(tmp_path / name)
+    measured = measure_parse(path)
+    above = measured["child_peak_bytes"] - measured["baseline_bytes"]
+    print(f"BOMB {bomb}: {measured['file_bytes']} bytes, {measured['seconds']:.2f} s, "
+          f"peak {above / limits.MIB:.0f} MiB above a baseline of "
+          f"{measured['baseline_bytes'] / limits.MIB:.0f} MiB: {measured['errors']}")
+    assert len(measured["errors"]) == 1 and limit in measured["errors"][0]
+    assert measured["errors"][0].startswith(name)
+    assert above < BOMB_PEAK_BYTES_MAX
+
+
+def test_a_file_needing_more_memory_than_the_cap_is_refused_naming_the_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "PARSE_MEMORY_BYTES_MAX", 8 * limits.MIB)
+    body = "\n".join(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}") for n in range(200_000))
+    path = tmp_path / "households.csv"
+    path.write_text(f"{HOUSEHOLDS_HEADER}\n{body}\n", encoding="utf-8")
+    parsed = files.parse_file(path)
+    assert [e.reason for e in parsed.errors] == [
+        "reading it needs more than 8 MB of memory (PARSE_MEMORY_BYTES_MAX): split the file "
+        "or save it as CSV"]
+    assert parsed.table.num_rows == 0
+
+
+def test_a_file_taking_more_cpu_than_its_allowance_is_refused_naming_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_BASE", 1)
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_PER_MIB", 0)
+    rows = [HOUSEHOLDS_HEADER.split(",")] + [
+        GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}").split(",") for n in range(60_000)]
+    path = tmp_path / "households.xlsx"
+    path.write_bytes(_workbook(rows))
+    parsed = files.parse_file(path)
+    assert [e.reason for e in parsed.errors] == [
+        "reading it takes more than 1 CPU seconds (PARSE_CPU_SECONDS_BASE + "
+        "PARSE_CPU_SECONDS_PER_MIB per MiB): split the file"]
