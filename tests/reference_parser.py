@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import hashlib
 import io
 from collections.abc import Callable, Iterator, Sequence
@@ -60,8 +61,28 @@ class _Errors:
         return self.listed + [RowError(self.name, 0, "", f"... and {more} more errors")]
 
 
+VALUE_CACHE_ENTRIES_MAX = 100_000  # per column: amounts, periods, programs repeat a lot
+_MISSING = object()
+_MEMOISED_TYPES = frozenset({"int", "bool", "date", "period"})
+
+
 def _cell_reader(column: Column) -> Callable[[str], object]:
-    return cellmod.cell_reader(column)
+    """The scalar reader, memoised for low-cardinality types as the row parser did."""
+    read = cellmod.cell_reader(column)
+    if not (column.is_money or column.type in _MEMOISED_TYPES
+            or column.type in cellmod.ENUM_TABLES):
+        return read
+    memo: dict[str, object] = {}
+
+    def read_memoised(text: str) -> object:
+        value = memo.get(text, _MISSING)
+        if value is _MISSING:
+            value = read(text)
+            if len(memo) < VALUE_CACHE_ENTRIES_MAX:
+                memo[text] = value
+        return value
+
+    return read_memoised
 
 
 def _excel_reader(read: Callable[[str], object], type_: str) -> Callable[[object], object]:
@@ -305,6 +326,8 @@ def parse_file(path: Path | str, kind: str) -> ParsedFile:
     parsed.sha256 = hashlib.sha256(raw).hexdigest()
     records = _records(path, raw, parsed, errors)
     if records is not None:
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # as the row parser did: a million row dicts hold no cycles
         try:
             _parse_records(catalogue.kind(kind), records, parsed.encoding == "xlsx",
                            parsed, errors)
@@ -312,5 +335,7 @@ def parse_file(path: Path | str, kind: str) -> ParsedFile:
             errors.add(exc.row, "", exc.reason)
         finally:
             records.close()  # type: ignore[attr-defined]
+            if gc_was_enabled:
+                gc.enable()
     parsed.errors = errors.result()
     return parsed

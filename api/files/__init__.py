@@ -38,6 +38,9 @@ from api.files.naming import SUFFIXES, Skipped, Survey, discover, kind_of, surve
 from domain import catalogue
 
 WORK_DIR_PREFIX = "aidledger-parse-"
+# pyarrow imports pandas the first time it converts Python objects (0.15 s): done once
+# here, so that no parsing child, forked from this process, pays it again for every file.
+pa.array([""], pa.string())
 
 
 def parse_file(path: Path | str, kind: str | None = None, *,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openpyxl  # imported by the parent: no parsing child pays for it again
 import pyarrow as pa
 
 from api.files import cells, limits
@@ -159,8 +160,6 @@ class _Guard:
 
 def open_rows(path: Path) -> tuple[Any, Iterator[tuple[object, ...]]]:
     """(the workbook, its first sheet's rows as values); Stop when unreadable."""
-    import openpyxl
-
     handle = open(path, "rb")  # noqa: SIM115 - closed with the workbook
     try:
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
