@@ -558,3 +558,19 @@ def test_a_file_taking_more_cpu_than_its_allowance_is_refused_naming_the_limit(
     assert [e.reason for e in parsed.errors] == [
         "reading it takes more than 1 CPU seconds (PARSE_CPU_SECONDS_BASE + "
         "PARSE_CPU_SECONDS_PER_MIB per MiB): split the file"]
+
+
+@pytest.mark.parametrize("bomb", ["xlsx_one_row_of_20m_cells", "xlsx_6m_one_cell_rows"])
+def test_a_bomb_uploaded_over_http_is_refused_naming_its_limit_and_writes_nothing(
+        tmp_path: Path, bomb: str) -> None:
+    from tests.e2e.conftest import running_api
+
+    name, make, limit = BOMBS[bomb]
+    raw = make(tmp_path / name).read_bytes()
+    for api in running_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path):
+        before = api.store.ledger.recorder.max_notification_id()
+        refused = api.post("/imports/payroll", "finance",
+                           files={"file": ("payroll_2025-09.xlsx", raw, "application/zip")})
+        assert refused.status_code == 400, refused.text
+        assert [limit in p for p in refused.json()["problems"]] == [True]
+        assert api.store.ledger.recorder.max_notification_id() == before
