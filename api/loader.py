@@ -4,8 +4,13 @@ Every file of the folder is parsed and checked before anything is written, so a 
 with one bad file is rejected whole with every problem listed (file, row, column,
 reason) and the store is untouched. Each file is then recorded in one transaction,
 keyed by the SHA-256 of its bytes: loading it again writes nothing, also after a crash
-half-way through a folder. A large folder is not held in memory meanwhile: each file is
-parsed again when it is recorded (HOLD_ROWS_MAX).
+half-way through a folder.
+
+Each file is parsed once (``api.files``): its table, an Arrow IPC file memory-mapped, is
+what the folder is checked from (the reference checks read the key columns alone) and what
+is recorded, so a province month of 4 × 1M rows is never all in memory and no file is
+parsed twice. Amounts are held to the ceilings of the county's policy while they are
+parsed (``amount_ceilings``).
 """
 
 from __future__ import annotations

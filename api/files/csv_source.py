@@ -31,7 +31,7 @@ from api.files.columns import PY_WHITESPACE
 from api.files.problems import Stop
 
 READ_CHUNK_BYTES = 1 << 20
-ARROW_BLOCK_BYTES = 1 << 20  # a record longer than this sends the file to the csv module
+ARROW_BLOCK_BYTES = 4 << 20  # = MAX_ROW_BYTES: a longer record goes to the csv module
 BATCH_ROWS = 65_536  # rows per batch of the csv-module path
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 

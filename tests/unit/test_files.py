@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from api import files
 from api.files import RowError, discover, kind_of, parse_file
+from api.files.columns import NFKC_STABLE_RANGES
 from domain import catalogue
 
 PAYROLL_HEADER_ZH = (
@@ -742,3 +744,11 @@ def test_place_names_are_one_key_however_they_were_composed(tmp_path):
         ],
     )
     assert parse_file(path).rows[0]["township"] == "Jos\u00e9"
+
+
+def test_the_text_trimmed_by_a_kernel_alone_is_text_nfkc_leaves_as_it_is():
+    for low, high in NFKC_STABLE_RANGES:
+        for point in range(low, high + 1):
+            char = chr(point)
+            assert unicodedata.decomposition(char) == "" and unicodedata.combining(char) == 0
+            assert unicodedata.normalize("NFKC", char + char) == char + char
