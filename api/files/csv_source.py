@@ -28,7 +28,7 @@ import pyarrow.csv as pa_csv
 
 from api.files import limits
 from api.files.columns import PY_WHITESPACE
-from api.files.problems import Stop
+from api.files.problems import Stop, too_many_columns, too_many_rows
 
 READ_CHUNK_BYTES = 1 << 20
 ARROW_BLOCK_BYTES = 4 << 20  # = MAX_ROW_BYTES: a longer record goes to the csv module
@@ -282,7 +282,7 @@ def _arrow_batches(path: Path, start: int, sep: str, header_row: int, width: int
         yield RawBatch(numbers[has_text],
                        {i: columns[i].filter(pa.array(has_text)) for i in wanted if i < width})
         if over:
-            raise Stop(rows_max + 1, f"more than {limits.MAX_ROWS} rows: split the file")
+            raise too_many_rows(rows_max + 1)
 
 
 def _open_arrow(path: Path, start: int, sep: str, names: list[str]) -> pa_csv.CSVStreamingReader:
@@ -349,9 +349,9 @@ class _Collector:
 
     def add(self, row: int, header_row: int, cells: list[str]) -> None:
         if row > header_row + limits.MAX_ROWS:
-            raise Stop(row, f"more than {limits.MAX_ROWS} rows: split the file")
+            raise too_many_rows(row)
         if len(cells) > limits.MAX_COLUMNS:
-            raise Stop(row, f"more than {limits.MAX_COLUMNS} columns: not a county register")
+            raise too_many_columns(row)
         if not "".join(cells).strip():
             return
         if any(len(c) > limits.MAX_CELL_CHARS for c in cells):

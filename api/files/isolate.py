@@ -4,7 +4,7 @@ Checks on the zip directory and on every row refuse the hostile files we know of
 refuses the ones we do not: a forked child (it inherits the catalogue, including kinds a
 test declares, and the limits as they stand) parses with its address space limited to the
 parent's plus PARSE_MEMORY_BYTES_MAX (``RLIMIT_AS``) and its CPU time to
-PARSE_CPU_SECONDS_BASE + PARSE_CPU_SECONDS_PER_MIB per MiB of file (``RLIMIT_CPU``).
+PARSE_CPU_SECONDS_BASE + PARSE_CPU_SECONDS_PER_MIB(_XLSX) per MiB of file (``RLIMIT_CPU``).
 The table comes back as the Arrow IPC file the child wrote; the rest as a small pickle
 (our own process's, never a file's). A child past a cap is a file error naming the limit.
 """
@@ -27,6 +27,7 @@ from api.files.parse import Outcome, parse_to
 
 EXIT_OK, EXIT_MEMORY, EXIT_CRASH = 0, 3, 4
 OUTCOME_FILE, CRASH_FILE = "outcome.pickle", "crash.txt"
+_XLSX = "_XLSX"
 _ENOMEM_TEXT = os.strerror(errno.ENOMEM)  # 'Cannot allocate memory'
 
 
@@ -34,9 +35,10 @@ class ParserCrashed(RuntimeError):
     """Our own parser failed on a file (a bug, not the file's fault): its traceback."""
 
 
-def cpu_seconds_max(size_bytes: int) -> int:
-    return limits.PARSE_CPU_SECONDS_BASE + \
-        limits.PARSE_CPU_SECONDS_PER_MIB * -(-size_bytes // limits.MIB)
+def cpu_seconds_max(path: Path, size_bytes: int) -> int:
+    per_mib = limits.PARSE_CPU_SECONDS_PER_MIB_XLSX if path.suffix.lower() == ".xlsx" \
+        else limits.PARSE_CPU_SECONDS_PER_MIB
+    return limits.PARSE_CPU_SECONDS_BASE + per_mib * -(-size_bytes // limits.MIB)
 
 
 def parse_isolated(path: Path, kind: str, out: Path, work: Path,
@@ -47,7 +49,7 @@ def parse_isolated(path: Path, kind: str, out: Path, work: Path,
     except OSError:
         size = 0
     memory = _address_space_bytes() + limits.PARSE_MEMORY_BYTES_MAX
-    cpu = cpu_seconds_max(min(size, limits.MAX_FILE_BYTES))
+    cpu = cpu_seconds_max(path, min(size, limits.MAX_FILE_BYTES))
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         _child(path, kind, out, work, amount_max_fen, (memory, cpu))
@@ -84,7 +86,8 @@ def _failed(path: Path, status: int, usage: resource.struct_rusage, work: Path,
     spent = usage.ru_utime + usage.ru_stime
     if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and spent >= cpu):
         reason = (f"reading it takes more than {cpu} CPU seconds (PARSE_CPU_SECONDS_BASE "
-                  f"+ PARSE_CPU_SECONDS_PER_MIB per MiB): split the file")
+                  f"+ PARSE_CPU_SECONDS_PER_MIB{_XLSX if path.suffix.lower() == '.xlsx' else ''}"
+                  " per MiB): split the file")
     else:
         reason = (f"reading it needs more than {limits.PARSE_MEMORY_BYTES_MAX // limits.MIB}"
                   " MB of memory (PARSE_MEMORY_BYTES_MAX): split the file or save it as CSV")

@@ -41,4 +41,7 @@ MAX_CELL_XML_BYTES: int = 8 * MAX_CELL_CHARS
 # -- the child process that parses (api.files.isolate)
 PARSE_MEMORY_BYTES_MAX: int = 512 * MIB  # address space above the parent's, per file
 PARSE_CPU_SECONDS_BASE: int = 30  # CPU seconds any file may take ...
-PARSE_CPU_SECONDS_PER_MIB: int = 2  # ... plus this per MiB of file
+PARSE_CPU_SECONDS_PER_MIB: int = 2  # ... plus this per MiB of a CSV file (it takes ~0.05)
+# ... or of a workbook: openpyxl reads 2-3 MB of sheet XML a CPU second, twice (once to
+# size the sheet), and a sheet packs up to 10-fold (a 100,000-line payroll of 4.7 MiB: 29 s)
+PARSE_CPU_SECONDS_PER_MIB_XLSX: int = 15

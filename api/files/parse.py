@@ -28,7 +28,7 @@ from api.files.columns import Present, convert_batch
 from api.files.csv_source import RawBatch, Restart
 from api.files.model import ROW_COLUMN, FileWarning, RowError, _yuan, table_schema
 from api.files.naming import SUFFIXES
-from api.files.problems import Problems, Stop
+from api.files.problems import Problems, Stop, too_many_columns
 from domain import catalogue
 from domain.catalogue import RecordKind
 
@@ -163,7 +163,7 @@ def _header(kind: RecordKind, head: Sequence[Sequence[object]], problems: Proble
         problems.add(0, "", "empty file: no header row")
         return None
     if max((len(r) for r in head if r is not None), default=0) > limits.MAX_COLUMNS:
-        problems.add(0, "", f"more than {limits.MAX_COLUMNS} columns: not a county register")
+        problems.add(0, "", too_many_columns(0).reason)
         return None
     header = headers.find_header(kind, [list(r) for r in head])
     outcome.warnings = headers.header_warnings(kind, header, name)

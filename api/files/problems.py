@@ -22,6 +22,15 @@ class Stop(Exception):
         self.reason = reason
 
 
+def too_many_rows(row: int) -> Stop:
+    return Stop(row, f"more than {limits.MAX_ROWS} rows (MAX_ROWS): split the file")
+
+
+def too_many_columns(row: int) -> Stop:
+    return Stop(row, f"more than {limits.MAX_COLUMNS} columns (MAX_COLUMNS): "
+                     "not a county register")
+
+
 class Problems:
     """Every problem of one file: the first MAX_ERRORS_LISTED in reading order, and a count."""
 

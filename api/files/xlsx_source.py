@@ -10,19 +10,23 @@ millions of cells or one enormous cell is refused before openpyxl builds it.
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import openpyxl  # imported by the parent: no parsing child pays for it again
 import pyarrow as pa
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from api.files import cells, limits
 from api.files.csv_source import RawBatch
-from api.files.problems import Stop
+from api.files.problems import Stop, too_many_columns, too_many_rows
 
 BATCH_ROWS = 65_536
 GUARD_READ_BYTES_MIN = 1 << 16
@@ -150,8 +154,7 @@ class _Guard:
                 continue
             self.cells += 1
             if self.cells > limits.MAX_COLUMNS:
-                raise Stop(self.row, f"more than {limits.MAX_COLUMNS} columns: "
-                                     "not a county register")
+                raise too_many_columns(self.row)
         self.carry = text[cut:]
         if len(self.carry) > limits.MAX_CELL_XML_BYTES:  # text with no tag in it
             raise Stop(self.row, f"a cell longer than {limits.MAX_CELL_CHARS} characters "
@@ -159,10 +162,16 @@ class _Guard:
 
 
 def open_rows(path: Path) -> tuple[Any, Iterator[tuple[object, ...]]]:
-    """(the workbook, its first sheet's rows as values); Stop when unreadable."""
-    handle = open(path, "rb")  # noqa: SIM115 - closed with the workbook
+    """(the workbook, its first sheet's rows as values); Stop when unreadable. Every pass
+    openpyxl makes over a sheet's XML goes through the guard, also the one it makes when
+    the workbook is opened (to find the sheet's size)."""
+    handle = _WorkbookFile(io.FileIO(path))
     try:
-        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        with _guarded_sheets():
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Stop:
+        handle.close()
+        raise
     except Exception as exc:  # openpyxl signals a bad file with many exception types
         handle.close()
         raise Stop(0, f"not a readable XLSX workbook: {exc}") from None
@@ -175,6 +184,37 @@ def open_rows(path: Path) -> tuple[Any, Iterator[tuple[object, ...]]]:
     opener = sheet._get_source
     sheet._get_source = lambda: _Guard(opener())
     return (book, handle), _rows(sheet)
+
+
+class _WorkbookFile(io.BufferedReader):
+    """The file, seeking as an in-memory buffer does: a damaged zip directory pointing
+    before the start reads as one (the same message as the bytes read whole), not EINVAL;
+    and it has no name, as the buffer had none (openpyxl's messages name it).
+    """
+
+    @property
+    def name(self) -> None:  # the buffer's None, not the path
+        return None
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset < 0:
+            raise ValueError(f"negative seek value {offset}")
+        if whence != io.SEEK_SET:
+            base = self.tell() if whence == io.SEEK_CUR else os.fstat(self.fileno()).st_size
+            return super().seek(max(base + offset, 0))
+        return super().seek(offset)
+
+
+@contextmanager
+def _guarded_sheets() -> Iterator[None]:
+    """Read-only sheets open their XML through the guard while the workbook is opened
+    (the parse runs alone in its child process: nothing else opens sheets meanwhile)."""
+    original = ReadOnlyWorksheet._get_source
+    ReadOnlyWorksheet._get_source = lambda self: _Guard(original(self))
+    try:
+        yield
+    finally:
+        ReadOnlyWorksheet._get_source = original
 
 
 def _rows(sheet: Any) -> Iterator[tuple[object, ...]]:
@@ -209,7 +249,7 @@ def body_batches(records: Iterator[tuple[object, ...]], header_row: int,
     try:
         for row, values in enumerate(records, start=header_row + 1):
             if row > rows_max:
-                raise Stop(row, f"more than {limits.MAX_ROWS} rows: split the file")
+                raise too_many_rows(row)
             if not has_value(values):
                 continue
             if any(isinstance(c, str) and len(c) > limits.MAX_CELL_CHARS for c in values):

@@ -549,7 +549,7 @@ def test_a_file_needing_more_memory_than_the_cap_is_refused_naming_the_cap(
 def test_a_file_taking_more_cpu_than_its_allowance_is_refused_naming_the_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_BASE", 1)
-    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_PER_MIB", 0)
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_PER_MIB_XLSX", 0)
     rows = [HOUSEHOLDS_HEADER.split(",")] + [
         GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}").split(",") for n in range(60_000)]
     path = tmp_path / "households.xlsx"
@@ -557,7 +557,7 @@ def test_a_file_taking_more_cpu_than_its_allowance_is_refused_naming_the_limit(
     parsed = files.parse_file(path)
     assert [e.reason for e in parsed.errors] == [
         "reading it takes more than 1 CPU seconds (PARSE_CPU_SECONDS_BASE + "
-        "PARSE_CPU_SECONDS_PER_MIB per MiB): split the file"]
+        "PARSE_CPU_SECONDS_PER_MIB_XLSX per MiB): split the file"]
 
 
 @pytest.mark.parametrize("bomb", ["xlsx_one_row_of_20m_cells", "xlsx_6m_one_cell_rows"])
@@ -574,3 +574,24 @@ def test_a_bomb_uploaded_over_http_is_refused_naming_its_limit_and_writes_nothin
         assert refused.status_code == 400, refused.text
         assert [limit in p for p in refused.json()["problems"]] == [True]
         assert api.store.ledger.recorder.max_notification_id() == before
+
+
+def test_the_demo_county_parses_as_the_row_parser_parsed_it(tmp_path: Path) -> None:
+    from api.county import generate_county
+
+    truth = generate_county(tmp_path / "county")
+    paths = files.discover(truth.directory)
+    assert {files.kind_of(p) for p in paths} == set(catalogue.names())
+    for path in paths:
+        parsed = files.parse_file(path)
+        assert parsed.ok and parsed.table.num_rows > 0, parsed.errors
+        assert_same_as_reference(parsed, reference_parser.parse_file(path, parsed.kind))
+
+
+def test_a_workbook_row_wider_than_the_limit_is_refused_before_openpyxl_builds_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_COLUMNS", 12)
+    raw = _workbook([HOUSEHOLDS_HEADER.split(","), GOOD_HOUSEHOLD.split(",") + ["x"] * 20])
+    parsed = parse_bytes("households.xlsx", raw)
+    assert [(e.row, e.reason) for e in parsed.errors] == [
+        (2, "more than 12 columns (MAX_COLUMNS): not a county register")]
