@@ -33,6 +33,10 @@ from api.files.problems import Stop, too_many_columns, too_many_rows
 READ_CHUNK_BYTES = 1 << 20
 ARROW_BLOCK_BYTES = 4 << 20  # = MAX_ROW_BYTES: a longer record goes to the csv module
 BATCH_ROWS = 65_536  # rows per batch of the csv-module path
+# Arrow builds every column of a block: a header of thousands of columns (junk after the
+# register's own) costs it hundreds of MB, the csv module a list per row. County files
+# have a dozen or two columns.
+ARROW_COLUMNS_MAX = 256
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 
 
@@ -239,7 +243,7 @@ def body_batches(prepared: Prepared, sep: str, head: Head, header_row: int,
     """The rows after the header, a batch at a time: Arrow when it reads the file exactly
     as the csv module would, else the csv module itself (from the start of the body)."""
     start, lines_before = head.ends[header_row - 1]
-    if not prepared.bare_cr:
+    if not prepared.bare_cr and width <= ARROW_COLUMNS_MAX:
         try:
             yield from _arrow_batches(prepared.path, start, sep, header_row, width, wanted)
             return
