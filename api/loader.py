@@ -4,8 +4,13 @@ Every file of the folder is parsed and checked before anything is written, so a 
 with one bad file is rejected whole with every problem listed (file, row, column,
 reason) and the store is untouched. Each file is then recorded in one transaction,
 keyed by the SHA-256 of its bytes: loading it again writes nothing, also after a crash
-half-way through a folder. A large folder is not held in memory meanwhile: each file is
-parsed again when it is recorded (HOLD_ROWS_MAX).
+half-way through a folder.
+
+Each file is parsed once (``api.files``): its table, an Arrow IPC file memory-mapped, is
+what the folder is checked from (the reference checks read the key columns alone) and what
+is recorded, so a province month of 4 × 1M rows is never all in memory and no file is
+parsed twice. Amounts are held to the ceilings of the county's policy while they are
+parsed (``amount_ceilings``).
 """
 
 from __future__ import annotations
@@ -15,9 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from api import files
 from api.wiring import Store
 from domain import catalogue
+from domain.amount_limits import POLICY_TABLE as LIMITS_TABLE
+from domain.amount_limits import amount_ceilings_fen
 from domain.errors import DomainError, RejectedFile
 from domain.ledger import FileOutcome
 from projections import facts
@@ -70,13 +80,6 @@ class LoadReport:
         return out
 
 
-# A folder with more rows than this is parsed twice: once to check every file (keeping only
-# each file's problems and the keys references need), then file by file to record it, so
-# memory holds one file's rows, never the folder's (a province month: 4 x 1,000,000 rows,
-# about a kilobyte each once parsed). Smaller folders are parsed once and held.
-HOLD_ROWS_MAX = 300_000
-
-
 def survey_folder(directory: Path) -> files.Survey:
     """The folder's contract files and what is skipped; a folder without any contract
     file is an error naming what it does hold."""
@@ -90,121 +93,99 @@ def survey_folder(directory: Path) -> files.Survey:
     return survey
 
 
-@dataclass
-class FileCheck:
-    """What the folder check keeps of one parsed file."""
-
-    path: Path
-    name: str
-    kind: str
-    sha256: str
-    rows: int
-    errors: list[files.RowError]
-    defines: set[str]  # the keys it registers (households, assets)
-    # per reference of its kind: (row number, key it names) of each row
-    uses: list[tuple[catalogue.Reference, list[tuple[int, str]]]]
-    warnings: list[files.FileWarning] = field(default_factory=list)
-
-
-def check_of(pf: files.ParsedFile) -> FileCheck:
-    kind = catalogue.kind(pf.kind)
-    defined = catalogue.defined_keys().get(pf.kind)
-    defines = {r[defined] for r in pf.rows} if defined is not None else set()
-    uses = [(ref, [(n, r[ref.column]) for r, n in zip(pf.rows, pf.row_numbers, strict=True)])
-            for ref in kind.references]
-    return FileCheck(pf.path, pf.name, pf.kind, pf.sha256, len(pf.rows), pf.errors,
-                     defines, uses, pf.warnings)
-
-
 def check_references(store: Store, parsed: list[files.ParsedFile]) -> list[files.RowError]:
-    """Rows that name a household or asset neither stored nor in this folder."""
-    return reference_errors(store, [check_of(pf) for pf in parsed])
-
-
-def reference_errors(store: Store, checks: list[FileCheck]) -> list[files.RowError]:
-    known: dict[str, set[str]] = {kind: set() for kind in catalogue.defined_keys()}
-    for check in checks:
-        if check.kind in known:
-            known[check.kind].update(check.defines)
+    """Rows that name a household or asset neither stored nor in these files, read from
+    the key and reference columns alone."""
+    known: dict[str, list[pa.Array]] = {kind: [] for kind in catalogue.defined_keys()}
+    for pf in parsed:
+        key = catalogue.defined_keys().get(pf.kind)
+        if key is not None:
+            known[pf.kind].append(pc.unique(pf.table.column(key)))
     errors: list[files.RowError] = []
-    for check in checks:
-        for reference, uses in check.uses:
-            errors += _unregistered(store, check.name, reference, uses, known)
+    for pf in parsed:
+        for reference in catalogue.kind(pf.kind).references:
+            errors += _unregistered(store, pf, reference, known[reference.kind])
     return errors
 
 
-def _unregistered(store: Store, name: str, reference: catalogue.Reference,
-                  uses: list[tuple[int, str]], known: dict[str, set[str]]
-                  ) -> list[files.RowError]:
+def _unregistered(store: Store, pf: files.ParsedFile, reference: catalogue.Reference,
+                  known: list[pa.Array]) -> list[files.RowError]:
     """Rows of one file naming a key of ``reference.kind`` that is nowhere recorded."""
     target, column = reference.kind, reference.column
-    names = {value for _, value in uses} - known[target]
-    missing = names - store.ledger.known_keys(target, names)
-    return [files.RowError(name, row_no, column,
-                           f"{column} {value!r} is not registered in any "
-                           f"{target} file loaded before or in this folder")
-            for row_no, value in uses if value in missing]
+    values = pf.table.column(column)
+    names = pc.unique(values)
+    for keys in known:
+        names = names.filter(pc.invert(pc.is_in(names, value_set=keys)))
+    if not len(names):
+        return []
+    wanted = set(names.to_pylist())
+    missing = wanted - store.ledger.known_keys(target, wanted)
+    if not missing:
+        return []
+    mask = pc.is_in(values, value_set=pa.array(sorted(missing), pa.string()))
+    named = pf.table.filter(mask).select([files.ROW_COLUMN, column])
+    errors = [files.RowError(pf.name, row[files.ROW_COLUMN], column,
+                             f"{column} {row[column]!r} is not registered in any "
+                             f"{target} file loaded before or in this folder")
+              for row in named.slice(0, files.MAX_ERRORS_LISTED).to_pylist()]
+    more = named.num_rows - len(errors)
+    if more > 0:
+        errors.append(files.RowError(pf.name, 0, "", f"... and {more} more errors"))
+    return errors
 
 
 def load_directory(store: Store, directory: Path, actor: str = "cli") -> LoadReport:
     survey = survey_folder(directory)
-    checks, held = _check_folder(survey.paths)
-    problems = [str(e) for check in checks for e in check.errors]
-    if not problems:
-        problems = [str(e) for e in reference_errors(store, checks)]
-    policy_path = directory / POLICY_FILE
-    policy_text = _check_policy(policy_path, problems)
+    problems: list[str] = []
+    policy_text = _check_policy(directory / POLICY_FILE, problems)
+    ceilings = amount_ceilings(store, directory / POLICY_FILE if policy_text else None)
+    parsed = [files.parse_file(path, amount_max_fen=ceilings.get(files.kind_of(path) or ""))
+              for path in survey.paths]
+    file_problems = [str(e) for pf in parsed for e in pf.errors]
+    if not file_problems:
+        file_problems = [str(e) for e in check_references(store, parsed)]
+    problems = file_problems + problems
     if problems:
         bad = sorted({p.split(" row ")[0] for p in problems})
         raise RejectedFile(f"{directory}: rejected, nothing was loaded "
                            f"({len(problems)} problems in {', '.join(bad)})", problems)
     report = LoadReport(skipped=survey.skipped,
-                        warnings=[w for check in checks for w in check.warnings])
-    bar = Progress(sum(check.rows for check in checks), "loading")
-    try:
-        for index, check in enumerate(checks):
-            pf = held[index] if held is not None else _parse_again(check)
-            report.outcomes.append(store.ledger.record_file(
-                kind=pf.kind, name=pf.name, sha256=pf.sha256, rows=pf.rows,
-                row_numbers=pf.row_numbers, actor=actor))
-            bar.update(len(pf.rows))
-            del pf
-            if held is not None:
-                held[index] = None  # type: ignore[call-overload]
-    finally:
-        bar.close()
+                        warnings=[w for pf in parsed for w in pf.warnings])
+    _record(store, parsed, report, actor)
     if policy_text is not None:
         report.policy_recorded = store.ledger.record_policy(policy_text, actor=actor)
     report.projected_events = facts.catch_up(store.ledger, store.db)
     return report
 
 
-def _check_folder(paths: list[Path]) -> tuple[list[FileCheck], list[files.ParsedFile] | None]:
-    """Every file parsed and checked; the parsed files too while the folder is small
-    (None once it holds more than HOLD_ROWS_MAX rows: each file is parsed again when it
-    is recorded)."""
-    checks: list[FileCheck] = []
-    held: list[files.ParsedFile] | None = []
-    for path in paths:
-        pf = files.parse_file(path)
-        checks.append(check_of(pf))
-        if held is not None:
-            held.append(pf)
-            if sum(check.rows for check in checks) > HOLD_ROWS_MAX:
-                held = None
-        del pf
-    return checks, held
+def _record(store: Store, parsed: list[files.ParsedFile], report: LoadReport,
+            actor: str) -> None:
+    """Each file recorded from the table it was checked from (memory-mapped: the folder's
+    rows are never all in memory); the table is let go once recorded."""
+    bar = Progress(sum(pf.table.num_rows for pf in parsed), "loading")
+    try:
+        for index, pf in enumerate(parsed):
+            report.outcomes.append(store.ledger.record_file(
+                kind=pf.kind, name=pf.name, sha256=pf.sha256, rows=pf.rows,
+                row_numbers=pf.row_numbers, actor=actor))
+            bar.update(pf.table.num_rows)
+            parsed[index] = files.ParsedFile(pf.kind, pf.path, pf.name, pf.sha256)
+    finally:
+        bar.close()
 
 
-def _parse_again(check: FileCheck) -> files.ParsedFile:
-    """The file parsed a second time, for recording; it must be the file checked."""
-    pf = files.parse_file(check.path)
-    if pf.sha256 != check.sha256 or pf.errors:
-        raise RejectedFile(f"{check.name}: changed while the folder was being loaded; "
-                           "it and the files after it were not loaded, load the folder again",
-                           [f"{check.name}: SHA-256 {check.sha256} when checked, "
-                            f"{pf.sha256} when recorded"])
-    return pf
+def amount_ceilings(store: Store, folder_policy: Path | None) -> dict[str, int]:
+    """Kind -> the largest amount of one row, int fen: the folder's policy.toml when it has
+    a good one, else the policy stored with the county's files, else the defaults
+    (``domain.amount_limits``). Files are parsed before anything is recorded, so the
+    ceilings a folder loads under are those it carries itself."""
+    from reconciliation.policy import load_policy, load_policy_text
+
+    if folder_policy is not None:
+        policy = load_policy(folder_policy)
+    else:
+        policy = load_policy_text(store.ledger.policy_text())
+    return amount_ceilings_fen(policy.get(LIMITS_TABLE))
 
 
 def _check_policy(path: Path, problems: list[str]) -> str | None:

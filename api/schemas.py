@@ -1,6 +1,6 @@
 """Pydantic models of the HTTP API: what comes in (``*In``) and what goes out (``*Out``).
 
-Inputs validate like the file parser (api/files.py) reads cells: text is NFKC-normalised
+Inputs validate like the file parser (api/files/cells.py) reads cells: text is NFKC-normalised
 and stripped (names of users, townships and villages are keys: NFC, and refused when they
 hold hidden characters, by ``domain.names``), programs and other codes are the enums of
 domain.catalogue, money

@@ -2,7 +2,7 @@
 
 Run: ``python -m benchmarks.chain_cost --households 20000 --db URL [--rounds 2]``.
 
-A generated county (``api.county.generate_county``: households, enrolments, three months
+A generated county (``api.sample_county.generate_county``: households, enrolments, three months
 of payroll and bank lines, reserve, assets …) is loaded with ``api.loader.load_directory``
 (parse, check, record every file, project), once with the chaining recorders and once
 with the chain replaced by a no-op (``NullExtension``: same transactions, same tip read,
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="folder for the generated county (reused)")
     args = parser.parse_args(argv)
 
-    from api.county import generate_county
+    from api.sample_county import generate_county
     from api.wiring import Store
     from projections import integrity
 

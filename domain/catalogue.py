@@ -4,7 +4,7 @@ A record kind is a kind of file a county office hands over (a payroll, a bank re
 household register …). Its declaration here says everything the rest of the ledger needs
 to know about it, and the rest reads it from here:
 
-- the file parser (``api/files.py``): the columns, their types, which are required (also
+- the file parser (``api/files/``): the columns, their types, which are required (also
   on some rows only), the headers offices write for each, the enum codes and their words,
   whether identical repeated rows are merged, the file name (= the kind's name);
 - the loader (``api/loader.py``): load order (declaration order), which column names a

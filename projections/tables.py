@@ -14,6 +14,12 @@ import pandas as pd
 
 from domain import catalogue
 
+# pandas 3 keeps strings in Arrow whenever pyarrow is installed (the parser needs it), and
+# Arrow strings refuse what the rules do with object strings ('' + an Int64 column, mixed
+# text and numbers in one column). Every frame is made after this module is imported (the
+# frames are its ``Frames``), so this one line keeps the rules' frames as they were.
+pd.set_option("mode.string_storage", "python")
+
 ADJUSTMENTS = "adjustments"
 ADJUSTMENT_COLUMNS = ["adjustment_id", "recorded_by", "approver", "amount_fen", "date",
                       "reason", "evidence_event", "evidence_row", "recorded_at",

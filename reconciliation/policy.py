@@ -2,10 +2,11 @@
 
 ``policy.toml`` has one table per code (docs/formats.md, Policy). ``enabled = false`` turns
 a code off; any other key overrides one of the rule's ``defaults``. One more table,
-``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``); it is checked
-here like the others and returned under that name when the file has it. A typo must not
-silently leave a default in force, so an unknown code, an unknown key or a value of the
-wrong type is an error naming the file, the table and the key.
+``[approvals]``, holds the API's four-eyes amounts (``domain.approvals``), and ``[limits]``
+the largest amount one row of each record kind may carry (``domain.amount_limits``); they
+are checked here like the others and returned under their names when the file has them.
+A typo must not silently leave a default in force, so an unknown code, an unknown key or
+a value of the wrong type is an error naming the file, the table and the key.
 
 Policy money is **yuan**, as people write it (``township_limit = 1000`` or ``999.50``).
 TOML has no decimal type, so rules never compare against the number itself: they turn
@@ -16,12 +17,15 @@ finer.
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from domain import catalogue
+from domain.amount_limits import POLICY_TABLE as LIMITS
 from domain.approvals import POLICY_MONEY_KEYS as APPROVAL_KEYS
 from domain.approvals import POLICY_TABLE as APPROVALS
 from domain.errors import DomainError
@@ -49,6 +53,9 @@ def load_policy(path: Path | None, codes: Sequence[str] | None = None) -> dict[s
     for name, table in tables.items():
         if name == APPROVALS:
             policy[APPROVALS] = _approval_settings(path, table)
+            continue
+        if name == LIMITS:
+            policy[LIMITS] = _amount_limits(path, table)
             continue
         code = name.upper()
         if code not in registered:
@@ -81,6 +88,30 @@ def _approval_settings(path: Path | None, table: Any) -> dict[str, Any]:
                               f"(known: {', '.join(APPROVAL_KEYS)})")
         _checked_yuan(f"{path}: [{APPROVALS}] {key}", value)
     return dict(table)
+
+
+def _amount_limits(path: Path | None, table: Any) -> dict[str, Any]:
+    """The ``[limits]`` table: the largest amount of one row, in yuan, per record kind
+    that carries money (``domain.amount_limits``)."""
+    if not isinstance(table, dict):
+        raise PolicyError(f"{path}: [{LIMITS}]: expected a table of settings")
+    kinds = [k.name for k in catalogue.kinds() if any(c.is_money for c in k.columns)]
+    for key, value in table.items():
+        if key not in kinds:
+            raise PolicyError(f"{path}: [{LIMITS}] {key}: unknown key "
+                              f"(known: {', '.join(kinds)})")
+        _checked_yuan(f"{path}: [{LIMITS}] {key}", value)
+    return dict(table)
+
+
+def load_policy_text(text: str | None) -> dict[str, dict]:
+    """``load_policy`` of a policy kept as text (the one stored with the county's files)."""
+    if text is None:
+        return load_policy(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "policy.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_policy(path)
 
 
 def _checked(path: Path | None, table: str, key: str, value: Any, rule: Rule) -> Any:

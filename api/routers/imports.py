@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, UploadFile
 
 from api import files
-from api.loader import check_references
+from api.loader import amount_ceilings, check_references
 from api.routers.deps import Principal, State, allow
 from api.schemas import ImportKind, ImportOut
 from domain.errors import DomainError, RejectedFile
@@ -39,8 +40,10 @@ def upload_name(upload: UploadFile, kind: str) -> str:
     return name
 
 
-def parse_upload(upload: UploadFile, kind: str) -> files.ParsedFile:
-    """Copy the upload to a temporary file (bounded) and parse it as ``kind``."""
+def parse_upload(upload: UploadFile, kind: str,
+                 amount_max_fen: int | None = None) -> files.ParsedFile:
+    """Copy the upload to a temporary file (bounded) and parse it as ``kind``, under the
+    same limits as a loaded folder (a capped child process: ``api.files.isolate``)."""
     name = upload_name(upload, kind)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
@@ -51,15 +54,21 @@ def parse_upload(upload: UploadFile, kind: str) -> files.ParsedFile:
                 if copied > UPLOAD_BYTES_MAX:
                     raise DomainError(f"{name}: larger than {UPLOAD_BYTES_MAX} bytes")
                 out.write(chunk)
-        return files.parse_file(path, kind=kind)
+        return files.parse_file(path, kind=kind, amount_max_fen=amount_max_fen)
+
+
+def _kind_name(kind: Enum) -> str:
+    return str(kind.value)
 
 
 @router.post("/{kind}", response_model=ImportOut, status_code=201)
-def import_file(kind: ImportKind, file: UploadFile, user: CountyFinance,  # type: ignore[valid-type]
+def import_file(kind: ImportKind, file: UploadFile, user: CountyFinance,
                 state: State) -> ImportOut:
     """Record a payroll or bank-return file whole or not at all; the same bytes again
     record nothing (``already_loaded``). A rejected file lists every problem."""
-    parsed = parse_upload(file, kind.value)
+    name = _kind_name(kind)
+    ceilings = amount_ceilings(state.store, None)  # the policy stored with the county's files
+    parsed = parse_upload(file, name, ceilings.get(name))
     problems = [str(e) for e in parsed.errors]
     if not problems:
         problems = [str(e) for e in check_references(state.store, [parsed])]

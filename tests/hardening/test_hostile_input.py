@@ -1,6 +1,12 @@
 """Hostile files against every parser: each case ends in a clean, specific error (RowError
 list, RejectedFile, DomainError) or a correct load; never a crash, a hang or a partial
 write. Hypothesis generates the bytes; a hard timer (SIGALRM) turns a hang into a failure.
+
+Every file parsed here is also parsed by the row-by-row parser the column-wise one replaced
+(``tests/reference_parser.py``): both must give the same rows, row numbers, errors and
+warnings (the differential test), except where a limit the old parser lacked refuses the
+file, naming the limit. The bombs of issue 16 are generated here (never committed) and
+parsed in a fresh process whose peak memory is measured.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api import files
+from api.files import limits
 from api.loader import load_directory
 from api.wiring import Store
 from domain import catalogue
 from domain.errors import DomainError, RejectedFile
 from domain.ledger import check_row_types
+from tests import reference_parser
 
 PARSE_SECONDS_MAX = 20  # a hang is a failure, not a slow test
 EXAMPLES = int(os.environ.get("AIDLEDGER_HARDENING_EXAMPLES", "100"))
@@ -56,19 +64,39 @@ def time_limit(seconds: float = PARSE_SECONDS_MAX) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+# Words of the messages of limits the row parser did not have: a file refused by one of
+# them is not compared with the reference (it is checked to name its limit instead).
+NEW_LIMITS = ("(MAX_", "(PARSE_", "(SHARED_STRING")
+
+
 def parse_bytes(name: str, raw: bytes, kind: str | None = None) -> files.ParsedFile:
-    """Write ``raw`` as ``name`` in a fresh folder and parse it, under the time limit."""
+    """Write ``raw`` as ``name`` in a fresh folder and parse it, under the time limit, with
+    the column-wise parser and with the reference: both must say the same."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(raw)
         with time_limit():
-            return files.parse_file(path, kind=kind)
+            parsed = files.parse_file(path, kind=kind)
+            if path.suffix.lower() in files.SUFFIXES:
+                assert_same_as_reference(parsed, reference_parser.parse_file(path, parsed.kind))
+        return parsed
+
+
+def assert_same_as_reference(parsed: files.ParsedFile,
+                             reference: reference_parser.ParsedFile) -> None:
+    if any(word in e.reason for e in parsed.errors for word in NEW_LIMITS):
+        return  # a limit the row parser lacked: the message names it
+    assert parsed.errors == reference.errors
+    assert parsed.warnings == reference.warnings
+    assert (parsed.sha256, parsed.encoding) == (reference.sha256, reference.encoding)
+    assert parsed.row_numbers == reference.row_numbers
+    assert list(parsed.rows) == reference.rows
 
 
 def assert_clean_outcome(parsed: files.ParsedFile) -> None:
     """Either specific problems, or rows that are exactly the kind's typed columns."""
     assert all(isinstance(e, files.RowError) and str(e) for e in parsed.errors)
-    assert len(parsed.errors) <= files.MAX_ERRORS_LISTED + 1
+    assert len(parsed.errors) <= limits.MAX_ERRORS_LISTED + 1
     if parsed.errors:
         return
     assert len(parsed.rows) == len(parsed.row_numbers)
@@ -164,6 +192,7 @@ def test_a_csv_with_ten_thousand_columns_is_parsed_or_refused_quickly() -> None:
     header = HOUSEHOLDS_HEADER + "," + ",".join(f"extra{n}" for n in range(10_000))
     row = GOOD_HOUSEHOLD + "," + ",".join("x" * 10 for _ in range(10_000))
     parsed = parse_bytes("households.csv", f"{header}\n{row}\n".encode())
+    assert parsed.ok, parsed.errors
     assert_clean_outcome(parsed)
     assert [r["household_id"] for r in parsed.rows] == ["QX000001"]
 
@@ -184,14 +213,14 @@ def test_a_huge_row_of_many_lines_is_parsed_within_the_time_limit() -> None:
 
 def test_rows_beyond_max_rows_reject_the_file_naming_the_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "MAX_ROWS", 3)
+    monkeypatch.setattr(limits, "MAX_ROWS", 3)
     body = "\n".join(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}") for n in range(5))
     parsed = parse_bytes("households.csv", f"{HOUSEHOLDS_HEADER}\n{body}\n".encode())
     assert any("more than 3 rows" in e.reason for e in parsed.errors)
 
 
 def test_a_file_beyond_max_file_bytes_is_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)
     raw = f"{HOUSEHOLDS_HEADER}\n{GOOD_HOUSEHOLD}\n".encode()
     parsed = parse_bytes("households.csv", raw)
     assert [e.reason for e in parsed.errors] == [f"file too large: {len(raw)} bytes (limit 100)"]
@@ -221,12 +250,71 @@ def test_an_xlsx_formula_without_a_cached_value_is_an_empty_cell_not_code() -> N
         ("head_name", "required value is empty"), ("members", "required value is empty")}
 
 
-def test_a_zip_bomb_shaped_xlsx_is_refused_as_unreadable() -> None:
+def test_a_zip_bomb_shaped_xlsx_is_refused_by_its_directory_naming_the_limit() -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", b"<" * 5_000_000)
     parsed = parse_bytes("households.xlsx", out.getvalue())
-    assert parsed.errors and "not a readable XLSX workbook" in parsed.errors[0].reason
+    assert [e.reason for e in parsed.errors] == [
+        "[Content_Types].xml unpacks 1026 times its packed size, more than the 100 limit "
+        "(MAX_COMPRESSION_RATIO)"]
+
+
+# -- the column-wise parser reads CSV as the csv module does ------------------------------
+CSV_PIECES = st.sampled_from(['"', '""', ",", ";", "\t", "\r", "\n", "\r\n", " ", "\u3000",
+                              "a", "１２", "300.50", "1,234.5", "-5", "2025-03", "低保", "成功",
+                              "\x00", "é", "\u200b"])
+PAYROLL_HEADER = ("批次号,序号,救助类别,发放年月,乡镇(街道),户编号,收款人,收款人身份证号,"
+                  "银行账号,金额")
+BANK_HEADER = "批次号,序号,户名,账号,金额（元）,状态,失败原因,入账日期"
+
+
+@FUZZ
+@given(body=st.lists(CSV_PIECES, max_size=80),
+       header=st.sampled_from([PAYROLL_HEADER, BANK_HEADER, HOUSEHOLDS_HEADER]),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
+def test_quotes_and_line_ends_anywhere_read_as_the_csv_module_reads_them(
+        body: list[str], header: str, encoding: str) -> None:
+    kind = {PAYROLL_HEADER: "payroll", BANK_HEADER: "bank_return"}.get(header, "households")
+    raw = (header + "\n" + "".join(body)).encode(encoding, errors="replace")
+    assert_clean_outcome(parse_bytes(f"{kind}.csv", raw))
+
+
+PAYROLL_CELLS = {
+    "批次号": st.sampled_from(["B1", "B2", " B1 ", "Ｂ１", ""]),
+    "序号": st.sampled_from(["1", "001", "2", "2.0", "3.5", "", "x", "9" * 30]),
+    "救助类别": st.sampled_from(["低保", "dibao", "tekun", "养老金", "", " 特困 "]),
+    "发放年月": st.sampled_from(["2025-03", "202503", "2025/3", "2025-13", "", "２０２５－０３"]),
+    "乡镇(街道)": st.sampled_from(["城关镇", "城关\u200b镇", "", "镇" * 101, " 东山街道 "]),
+    "户编号": st.sampled_from(["H1", "H2", "", "Ｈ３"]),
+    "金额": st.sampled_from(["300", "300.50", "1,234.50", "1_000", "1e3", "-5", "12.345",
+                           "¥300", "300元", "", "NaN", "0", "-0", "999999999999.99",
+                           "1000000000000.01", "３００"]),
+}
+
+
+@FUZZ
+@given(rows=st.lists(st.fixed_dictionaries(PAYROLL_CELLS), max_size=30),
+       as_xlsx=st.booleans())
+def test_typed_payroll_cells_read_as_the_row_parser_read_them(
+        rows: list[dict[str, str]], as_xlsx: bool) -> None:
+    header = list(PAYROLL_CELLS)
+    table = [header] + [[row[h] for h in header] for row in rows]
+    if as_xlsx:
+        parsed = parse_bytes("payroll.xlsx", _workbook(table))  # type: ignore[arg-type]
+    else:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(table)
+        parsed = parse_bytes("payroll.csv", buffer.getvalue().encode())
+    assert_clean_outcome(parsed)
+
+
+def test_an_amount_cell_holding_a_yes_no_value_is_refused_like_any_bad_amount() -> None:
+    raw = _workbook([PAYROLL_HEADER.split(","),
+                     ["B1", 1, "低保", "2025-03", "城关镇", "H1", "", "", "", True]])
+    parsed = parse_bytes("payroll.xlsx", raw)
+    assert [(e.row, e.column, e.reason) for e in parsed.errors] == [
+        (2, "金额", "not an amount: 'TRUE'")]
 
 
 # -- file names --------------------------------------------------------------------------
@@ -287,3 +375,224 @@ def test_a_folder_with_one_hostile_file_is_rejected_whole_and_writes_nothing(
             load_directory(empty_store, folder)
         assert rejected.value.problems
         assert (empty_store.ledger.recorder.max_notification_id() or 0) == before == 0
+
+
+# -- the bombs of issue 16: refused by a named limit, under the stated peak ----------------
+SHEET_OPEN = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+              b"<sheetData>")
+SHEET_CLOSE = b"</sheetData></worksheet>"
+STRINGS_OPEN = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+WRITE_CHUNK_ITEMS = 100_000
+# A bomb costs at most this far above the parent's own memory, in the capped child.
+BOMB_PEAK_BYTES_MAX = limits.PARSE_MEMORY_BYTES_MAX
+
+
+def _skeleton(archive: zipfile.ZipFile, with_strings: bool) -> None:
+    strings_type = ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
+    archive.writestr("[Content_Types].xml", (
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org'
+        '/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+        '"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName='
+        '"/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.worksheet+xml"/>'
+        + (strings_type if with_strings else "") + "</Types>"))
+    archive.writestr("_rels/.rels", (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="'
+        f'{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+    archive.writestr("xl/workbook.xml", (
+        f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{REL}">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+    strings_rel = (f'<Relationship Id="rId2" Type="{REL}/sharedStrings" '
+                   'Target="sharedStrings.xml"/>')
+    archive.writestr("xl/_rels/workbook.xml.rels", (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        f'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}'
+        '/worksheet" Target="worksheets/sheet1.xml"/>'
+        + (strings_rel if with_strings else "") + "</Relationships>"))
+
+
+def _write_part(archive: zipfile.ZipFile, name: str, head: bytes, item: bytes, count: int,
+                tail: bytes) -> None:
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with archive.open(info, "w", force_zip64=True) as part:
+        part.write(head)
+        for start in range(0, count, WRITE_CHUNK_ITEMS):
+            part.write(item * min(WRITE_CHUNK_ITEMS, count - start))
+        part.write(tail)
+
+
+def _bomb_xlsx(path: Path, sheet: tuple[bytes, bytes, int, bytes],
+               strings: tuple[bytes, bytes, int, bytes] | None = None,
+               strings_chunks: Iterator[bytes] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        _skeleton(archive, strings is not None or strings_chunks is not None)
+        _write_part(archive, "xl/worksheets/sheet1.xml", *sheet)
+        if strings is not None:
+            _write_part(archive, "xl/sharedStrings.xml", *strings)
+        if strings_chunks is not None:
+            info = zipfile.ZipInfo("xl/sharedStrings.xml")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as part:
+                for chunk in strings_chunks:
+                    part.write(chunk)
+    return path
+
+
+def _distinct_strings(count: int) -> Iterator[bytes]:
+    """A table of ``count`` different texts (they pack like real names, not like a bomb)."""
+    yield STRINGS_OPEN
+    for start in range(0, count, WRITE_CHUNK_ITEMS):
+        stop = min(start + WRITE_CHUNK_ITEMS, count)
+        yield "".join(f"<si><t>{n:x}</t></si>"
+                      for n in range(start, stop)).encode()
+    yield b"</sst>"
+
+
+def _one_cell_sheet(reference: bytes = b'<c r="A1" t="s"><v>0</v></c>') -> tuple:
+    return (SHEET_OPEN + b'<row r="1">' + reference, b"", 0, b"</row>" + SHEET_CLOSE)
+
+
+BOMBS = {
+    # name: (file, how it is made, the limit its message must name)
+    "xlsx_one_row_of_20m_cells": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, (SHEET_OPEN + b'<row r="1">', b"<c><v>1</v></c>", 20_000_000,
+            b"</row>" + SHEET_CLOSE)), "MAX_SHEET_UNPACKED_BYTES"),
+    "xlsx_one_300mb_shared_string": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, _one_cell_sheet(), (STRINGS_OPEN + b"<si><t>", b"a" * 1000, 300_000,
+                               b"</t></si></sst>")), "MAX_SHARED_STRINGS_BYTES"),
+    "xlsx_3m_unreferenced_shared_strings": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, _one_cell_sheet(), None, _distinct_strings(3_000_000)),
+        "SHARED_STRING_CELL_BYTES_MIN"),
+    "xlsx_6m_one_cell_rows": ("payroll.xlsx", lambda p: _bomb_xlsx(
+        p, (SHEET_OPEN, b"<row><c><v>1</v></c></row>", 6_000_000, SHEET_CLOSE)),
+        "MAX_COMPRESSION_RATIO"),
+    "csv_200mb_line_of_20m_fields_at_row_12": ("households.csv", lambda p: _bomb_csv(p),
+                                               "MAX_ROW_BYTES"),
+}
+
+
+def _bomb_csv(path: Path) -> Path:
+    with open(path, "wb") as out:
+        out.write(f"{HOUSEHOLDS_HEADER}\n".encode())
+        for n in range(10):
+            out.write(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}").encode() + b"\n")
+        for _ in range(20_000_000 // WRITE_CHUNK_ITEMS):
+            out.write(b"123456789," * WRITE_CHUNK_ITEMS)
+        out.write(b"\n")
+    return path
+
+
+MEASURE = """
+import json, os, resource, sys, time
+from api.files import parse_file
+def rss():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+baseline = rss()
+start = time.perf_counter()
+parsed = parse_file(sys.argv[1])
+print(json.dumps({
+    'errors': [str(e) for e in parsed.errors], 'baseline_bytes': baseline,
+    'seconds': time.perf_counter() - start, 'file_bytes': os.path.getsize(sys.argv[1]),
+    'child_peak_bytes': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+"""
+
+
+def measure_parse(path: Path) -> dict:
+    """Parse in a fresh process: its messages, its baseline memory and its child's peak."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True,
+                          text=True, timeout=600, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("bomb", sorted(BOMBS))
+def test_a_bomb_is_refused_naming_its_limit_under_the_stated_peak(
+        tmp_path: Path, bomb: str) -> None:
+    name, make, limit = BOMBS[bomb]
+    path = make(tmp_path / name)
+    measured = measure_parse(path)
+    above = measured["child_peak_bytes"] - measured["baseline_bytes"]
+    print(f"BOMB {bomb}: {measured['file_bytes']} bytes, {measured['seconds']:.2f} s, "
+          f"peak {above / limits.MIB:.0f} MiB above a baseline of "
+          f"{measured['baseline_bytes'] / limits.MIB:.0f} MiB: {measured['errors']}")
+    assert len(measured["errors"]) == 1 and limit in measured["errors"][0]
+    assert measured["errors"][0].startswith(name)
+    assert above < BOMB_PEAK_BYTES_MAX
+
+
+def test_a_file_needing_more_memory_than_the_cap_is_refused_naming_the_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "PARSE_MEMORY_BYTES_MAX", 8 * limits.MIB)
+    body = "\n".join(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}") for n in range(200_000))
+    path = tmp_path / "households.csv"
+    path.write_text(f"{HOUSEHOLDS_HEADER}\n{body}\n", encoding="utf-8")
+    parsed = files.parse_file(path)
+    assert [e.reason for e in parsed.errors] == [
+        "reading it needs more than 8 MB of memory (PARSE_MEMORY_BYTES_MAX): split the file "
+        "or save it as CSV"]
+    assert parsed.table.num_rows == 0
+
+
+def test_a_file_taking_more_cpu_than_its_allowance_is_refused_naming_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_BASE", 1)
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_PER_MIB_XLSX", 0)
+    rows = [HOUSEHOLDS_HEADER.split(",")] + [
+        GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}").split(",") for n in range(60_000)]
+    path = tmp_path / "households.xlsx"
+    path.write_bytes(_workbook(rows))
+    parsed = files.parse_file(path)
+    assert [e.reason for e in parsed.errors] == [
+        "reading it takes more than 1 CPU seconds (PARSE_CPU_SECONDS_BASE + "
+        "PARSE_CPU_SECONDS_PER_MIB_XLSX per MiB): split the file"]
+
+
+@pytest.mark.parametrize("bomb", ["xlsx_one_row_of_20m_cells", "xlsx_6m_one_cell_rows"])
+def test_a_bomb_uploaded_over_http_is_refused_naming_its_limit_and_writes_nothing(
+        tmp_path: Path, bomb: str) -> None:
+    from tests.e2e.conftest import running_api
+
+    name, make, limit = BOMBS[bomb]
+    raw = make(tmp_path / name).read_bytes()
+    for api in running_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path):
+        before = api.store.ledger.recorder.max_notification_id()
+        refused = api.post("/imports/payroll", "finance",
+                           files={"file": ("payroll_2025-09.xlsx", raw, "application/zip")})
+        assert refused.status_code == 400, refused.text
+        assert [limit in p for p in refused.json()["problems"]] == [True]
+        assert api.store.ledger.recorder.max_notification_id() == before
+
+
+def test_the_demo_county_parses_as_the_row_parser_parsed_it(tmp_path: Path) -> None:
+    from api.sample_county import generate_county
+
+    truth = generate_county(tmp_path / "county")
+    paths = files.discover(truth.directory)
+    assert {files.kind_of(p) for p in paths} == set(catalogue.names())
+    for path in paths:
+        parsed = files.parse_file(path)
+        assert parsed.ok and parsed.table.num_rows > 0, parsed.errors
+        assert_same_as_reference(parsed, reference_parser.parse_file(path, parsed.kind))
+
+
+def test_a_workbook_row_wider_than_the_limit_is_refused_before_openpyxl_builds_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_COLUMNS", 12)
+    raw = _workbook([HOUSEHOLDS_HEADER.split(","), GOOD_HOUSEHOLD.split(",") + ["x"] * 20])
+    parsed = parse_bytes("households.xlsx", raw)
+    assert [(e.row, e.reason) for e in parsed.errors] == [
+        (2, "more than 12 columns (MAX_COLUMNS): not a county register")]

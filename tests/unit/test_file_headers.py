@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api import files
-from api.files import parse_file, survey
+from api.files import cells, headers, parse_file, survey
 from domain import catalogue
 
 VALID_ID = "11010519491231002X"
@@ -56,16 +56,16 @@ def test_a_payroll_with_id_and_bank_card_columns_keeps_the_payee_id_and_account(
 ])
 def test_the_variants_offices_write_name_their_column(kind, header, column):
     table = files.alias_table(catalogue.kind(kind))
-    assert table[files._header_key(header)[0]] == column
+    assert table[files.header_key(header)[0]] == column
 
 
 def test_every_alias_names_one_column_of_its_kind_and_every_enum_word_one_code():
     for kind in catalogue.kinds():
         table = files.alias_table(kind)  # asserts that no alias names two columns
         for column in kind.columns:
-            assert all(table[files._header_key(a)[0]] == column.name for a in column.aliases)
+            assert all(table[files.header_key(a)[0]] == column.name for a in column.aliases)
     for name, codes in catalogue.ENUMS.items():
-        table = files._enum_table(codes)
+        table = cells.enum_table(codes)
         assert set(table.values()) == set(codes.words), name
 
 
@@ -115,11 +115,11 @@ def test_a_misspelt_required_column_rejects_the_file_and_names_the_likely_header
 
 
 def test_a_header_row_of_thousands_of_unknown_columns_is_summarised(tmp_path):
-    junk = ",".join(f"x{i}" for i in range(files.UNKNOWN_HEADERS_LISTED_MAX + 7))
+    junk = ",".join(f"x{i}" for i in range(headers.UNKNOWN_HEADERS_LISTED_MAX + 7))
     path = write(tmp_path, "deaths.csv", [f"身份证号,死亡日期,{junk}", f"{VALID_ID},2025-01-31"])
     parsed = parse_file(path)
     assert parsed.ok, parsed.errors
-    assert len(parsed.warnings) == files.UNKNOWN_HEADERS_LISTED_MAX + 1
+    assert len(parsed.warnings) == headers.UNKNOWN_HEADERS_LISTED_MAX + 1
     assert str(parsed.warnings[-1]) == ("deaths.csv: column … and 7 more columns not "
                                         "recognised: ignored")
 
