@@ -46,7 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from api.counties import report_counties
 
         return report_counties(args)
-    from projections.proof import check_published
+    from projections.audit import check_published
 
     with open_store(args) as store:
         facts.catch_up(store.ledger, store.db)
@@ -133,8 +133,8 @@ def cmd_project(args: argparse.Namespace) -> int:
 def cmd_disclose(args: argparse.Namespace) -> int:
     from api.disclosure import disclose_store
     from projections import facts
+    from projections.audit import check_published
     from projections.integrity import digest
-    from projections.proof import check_published
 
     with open_store(args) as store:
         facts.catch_up(store.ledger, store.db)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from projections import integrity
+from projections import audit, integrity
 
 EXIT_OK = 0
 EXIT_TAMPERED = 3
@@ -18,7 +18,7 @@ EXIT_TAMPERED = 3
 
 def verify(store: Any, against: str | None) -> int:
     """Re-hash the whole log; print what was checked and, if broken, the first bad event."""
-    result = integrity.verify(store, against)
+    result = audit.verify(store, against)
     for note in result.notes:
         print(note)
     if result.ok:

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from api.sample_county import generate_county
     from api.wiring import Store
-    from projections import integrity
+    from projections import audit, integrity
 
     county = args.data or Path(tempfile.gettempdir()) / f"aidledger_county_{args.households}"
     if not (county / "households.csv").exists():
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             for n in range(args.rounds):
                 for checksums in ((False, True) if n % 2 == 0 else (True, False)):
                     rebuilds[checksums].append(rebuild_once(store, checksums))
-            verify_seconds = timed(lambda: integrity.verify(store))
+            verify_seconds = timed(lambda: audit.verify(store))
     finally:
         if schema:
             drop_schema(url, schema)

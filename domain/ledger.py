@@ -231,6 +231,7 @@ class Ledger(Application):
         chunk_max = EXISTS_CHUNK_MAX_PG if postgres else EXISTS_CHUNK_MAX
         for start in range(0, len(ids), chunk_max):
             chunk = ids[start:start + chunk_max]
+            params: list[Any]
             if postgres:
                 where, params = "originator_id = ANY(%s)", [list(chunk)]
             else:
@@ -265,6 +266,7 @@ class Ledger(Application):
     def record_policy(self, toml_text: str, actor: str) -> bool:
         """Keep the county's policy.toml in the ledger; False when it is unchanged."""
         fields = {"toml": toml_text}
+        record: Record
         try:
             record = self.repository.get(record_id(POLICY_KIND, POLICY_KEY))
         except AggregateNotFoundError:
@@ -332,6 +334,7 @@ class Ledger(Application):
         for row in findings:
             fid = Finding.create_id(row["code"], row["subject_id"])
             seen.add(fid)
+            finding: Finding
             try:
                 finding = self.repository.get(fid)
             except AggregateNotFoundError:

@@ -126,7 +126,8 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
         write their chain rows and the new tip."""
         with self.datastore.get_connection() as conn, conn.transaction(), \
                 conn.cursor() as curs:
-            self._insert_events(curs, stored_events, **kwargs)  # the process recorder's tracking
+            # the process recorder's tracking only: the events themselves go by COPY below
+            self._insert_events(curs, (), **kwargs)
             self._lock_table(curs)
             self._notify_channel(curs)
             curs.execute(self.max_notification_id_statement)

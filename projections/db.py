@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-
 # After a write or a catch-up of this many rows the tables' planner statistics are
 # refreshed at once: without them PostgreSQL guesses ~100,000 rows per aggregate id or
 # household and reads one with a parallel scan (60-130 ms instead of 0.1 ms) until

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,7 +54,7 @@ POSTINGS_TABLE = proof.ProvenTable("rm_postings", POSTING_COLUMNS,
                                    key=("notification_id", "seq"))
 PROVEN_TABLES = (FACTS_TABLE, POSTINGS_TABLE)
 # What reports, disclosures and the public pages are computed from (projections.frames
-# reads rm_facts): the rows they re-prove before publishing (proof.check_published).
+# reads rm_facts): the rows they re-prove before publishing (audit.check_published).
 PUBLISHED_FROM = (FACTS_TABLE,)
 RECORD_TOPICS = (f"{Record.__module__}:{Record.__qualname__}.Recorded",
                  f"{Record.__module__}:{Record.__qualname__}.Corrected")
@@ -431,14 +431,14 @@ def _decode_direct(row: Row) -> RecordEvent | None:
             fields[name] = value
     return RecordEvent(
         notification_id, state["kind"], state["key"], fields, _dumps(fields),
-        _moment_text_of_iso(timestamp), state["business_date"], state["actor"],
+        _moment_text_of_iso(str(timestamp)), state["business_date"], state["actor"],
         f"{originator_id}/{originator_version}", state["source"])
 
 
 def decode_with_mapper(ledger: Ledger, row: Row) -> RecordEvent:
     """The reference decoding: the mapper's domain event, its fields as JSON text."""
     notification_id, originator_id, originator_version, topic, stored = row
-    event = ledger.mapper.to_domain_event(StoredEvent(
+    event: Any = ledger.mapper.to_domain_event(StoredEvent(
         originator_id=originator_id, originator_version=originator_version,
         topic=topic, state=bytes(stored)))
     fields_json = _dumps(dict(event.fields))

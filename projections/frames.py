@@ -17,17 +17,17 @@ from __future__ import annotations
 import gc
 import json
 import re
-from operator import itemgetter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
 import pandas as pd
 
-from domain.money import to_fen
 from domain.catalogue import columns, frame_columns, names
+from domain.money import to_fen
 from projections.db import Database
 from projections.tables import Frames, empty_adjustments, frame_of
 
@@ -119,7 +119,7 @@ def _columns_of(kind: str, rows: Sequence[tuple[Any, ...]],
     return data
 
 
-def _field_columns(fields: list[dict[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+def _field_columns(fields: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
     """The values of each named field (None where a row lacks it), one list per name.
     ``itemgetter`` over every row at C speed when each row has them all (the usual
     case), ``dict.get`` per value otherwise."""
@@ -134,7 +134,7 @@ def _field_columns(fields: list[dict[str, Any]], names: list[str]) -> list[Seque
         return [[f.get(name) for f in fields] for name in names]
     if len(names) == 1:
         return [picked]
-    return list(zip(*picked, strict=True))
+    return [list(column) for column in zip(*picked, strict=True)]
 
 
 def frame_of_columns(kind: str, data: dict[str, list[Any]]) -> pd.DataFrame:

@@ -14,11 +14,11 @@ is shaped (typed tables per kind will replace rm_facts' JSON):
    ``row`` is the JSON array of the row's values as stored (integers, text, null; any
    other type as its text), and stores it in ``rm_checksum`` with the row count and the
    last notification id folded. Whoever publishes figures (``disclose``, ``report``, the
-   public pages) first re-folds the rows it reads and compares (``check_published``):
+   public pages) first re-folds the rows it reads and compares (``audit.check_published``):
    one streaming read, no JSON decoding, and a mismatch refuses publication naming the
    table and partition (``Tampered``: exit 3, HTTP 503). The checksums are as writable as
    the rows, so they catch an edited row, not an editor who also recomputes them;
-2. **Recomputation** (``verify_read_models``, run by ``aidledger verify`` after the log
+2. **Recomputation** (``audit.verify_read_models``, run by ``aidledger verify`` after the log
    walk): the projection's own code replays the verified log into a scratch SQLite file,
    and every live row is compared with the recomputed one in key order, streaming; the
    first row that differs is named, and every stored checksum must be the fold of the
@@ -31,17 +31,13 @@ A new read model joins by declaring its ``ProvenTable`` and writing through ``fo
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from domain.errors import Tampered
-from projections.db import Database, StoreConfig
+from projections.db import Database
 
 CHECKSUM_TABLE = "rm_checksum"
 SCHEMA = (
@@ -190,26 +186,6 @@ def checksum_problem(table: ProvenTable, stored: dict[str, Checksum],
     return None
 
 
-def check_published(store: Any, tables: Sequence[ProvenTable] | None = None) -> None:
-    """Before figures are published: the chain covers the log, and every row the figures
-    come from still matches its checksum. Raises ``Tampered`` naming the mismatch."""
-    from projections import facts, integrity
-
-    tip = integrity.current_tip(store)  # ChainBroken (a Tampered) when the log outgrew it
-    tables = facts.PUBLISHED_FROM if tables is None else tables
-    db = store.db
-    with db.snapshot():
-        tracked = facts.position(db) if db.table_exists("rm_tracking") else 0
-        if tracked > tip.notification_id:
-            raise Tampered(f"the read models claim notification {tracked} but the chained "
-                           f"log ends at {tip.notification_id}")
-        for table in tables:
-            problem = checksum_problem(table, stored_checksums(db, table.name),
-                                       refold(db, table))
-            if problem:
-                raise Tampered(f"unproven figures, nothing published: {problem}")
-
-
 # -- recomputation (verify) ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
@@ -225,34 +201,24 @@ class _Differs(Exception):
         self.first_bad, self.reason = first_bad, reason
 
 
-def verify_read_models(store: Any, last_id: int) -> Outcome:
-    """Replay the log into a scratch file with the projection's code; compare every row
-    of the read models tracked up to a notification id at most ``last_id`` (the last
-    event the log walk verified)."""
-    from projections import facts
-
-    db = store.db
-    if not db.table_exists("rm_tracking"):
-        return _absent_or_orphans(db, facts.PROVEN_TABLES)
-    scratch_dir = Path(tempfile.mkdtemp(prefix="aidledger-verify-"))
-    scratch = Database(StoreConfig(url="scratch", backend="sqlite",
-                                   sqlite_path=str(scratch_dir / "replay.db")))
+def compare_replay(db: Database, scratch: Database, tables: Sequence[ProvenTable],
+                   last_id: int, tracked: int) -> Outcome:
+    """Every live row of ``tables`` (tracked up to ``tracked``) against the rows the
+    projection's code wrote into ``scratch`` from the log verified up to ``last_id``."""
     try:
-        facts.catch_up(store.ledger, scratch)
-        with db.snapshot():
-            tracked = facts.position(db)
-            if tracked > last_id:
-                raise _Differs("rm_tracking", f"the read models claim notification {tracked} "
-                                              f"but the verified log ends at {last_id}")
-            compared = sum(_compare(db, scratch, table, tracked)
-                           for table in facts.PROVEN_TABLES)
+        if tracked > last_id:
+            raise _Differs("rm_tracking", f"the read models claim notification {tracked} "
+                                          f"but the verified log ends at {last_id}")
+        compared = sum(_compare(db, scratch, table, tracked) for table in tables)
     except _Differs as differs:
         return Outcome(False, 0, differs.reason, differs.first_bad)
-    finally:
-        scratch.close()
-        shutil.rmtree(scratch_dir, ignore_errors=True)
     return Outcome(True, compared, f"{compared} read-model rows up to notification {tracked} "
                                    "equal the projection of the log and their checksums")
+
+
+def absent_or_orphans(db: Database, tables: Sequence[ProvenTable]) -> Outcome:
+    """The verdict when the read models track no position: no rows may exist then."""
+    return _absent_or_orphans(db, tables)
 
 
 def _absent_or_orphans(db: Database, tables: Sequence[ProvenTable]) -> Outcome:

@@ -51,7 +51,7 @@ from api.routers.deps import State
 from domain.catalogue import PROGRAMS
 from domain.errors import DomainError, Tampered
 from domain.money import format_fen, parse_yuan, to_fen
-from projections import integrity, proof
+from projections import audit, integrity
 from projections.frames import load_frames
 from reconciliation.common import Frames
 
@@ -156,7 +156,7 @@ def current(request: Request, state: Any) -> tuple[Published, str]:
     """The published tables (rebuilt when records changed) and the ledger's digest now.
 
     Raises ``Tampered`` (the page answers 503) when the log has outgrown its chain or the
-    rows the tables come from no longer match their checksums (``projections.proof``)."""
+    rows the tables come from no longer match their checksums (``projections.audit``)."""
     with state.caught_up() as store:
         position = _facts_position(store.db)
         digest_text = integrity.digest(store).text
@@ -167,7 +167,7 @@ def current(request: Request, state: Any) -> tuple[Published, str]:
                 and time.monotonic() - cached[2] <= PROOF_RECHECK_SECONDS
             if cached is None or not fresh:
                 setattr(request.app.state, PUBLIC_CACHE_ATTRIBUTE, None)
-                proof.check_published(store)
+                audit.check_published(store)
                 tables = (cached[1] if cached is not None and cached[0] == position else
                           published(load_frames(store.db), DisclosureSettings.from_env()))
                 cached = (position, tables, time.monotonic())

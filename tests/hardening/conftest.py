@@ -24,7 +24,7 @@ import pytest
 from api.sample_county import CountyTruth, generate_county
 from api.wiring import Store
 from domain.records import ImportedFile
-from projections import facts, integrity
+from projections import audit, facts, integrity
 
 ITERATIONS = int(os.environ.get("AIDLEDGER_HARDENING_ITERATIONS", "2"))
 HOUSEHOLDS = int(os.environ.get("AIDLEDGER_HARDENING_HOUSEHOLDS", "2000"))
@@ -136,7 +136,7 @@ def assert_consistent(url: str) -> None:
         facts.catch_up(store.ledger, store.db)
         assert facts.trial_balance(store.db) == 0
         integrity.digest(store)
-        result = integrity.verify(store)
+        result = audit.verify(store)
         assert result.ok, result.reason
 
 

@@ -12,7 +12,7 @@ import pytest
 from api.backup import export_log, import_log
 from api.wiring import Store
 from domain.errors import DomainError
-from projections import facts, integrity
+from projections import audit, facts, integrity
 
 
 def load_deaths(store: Store, files: int, first: int = 0) -> None:
@@ -46,7 +46,7 @@ def test_an_export_imported_into_an_empty_store_gives_the_same_digest(
         assert import_log(restored, path) == 10
         assert all_events(restored) == all_events(store)
         assert integrity.digest(restored) == published
-        assert integrity.verify(restored, published.text).ok
+        assert audit.verify(restored, published.text).ok
 
 
 def test_a_sqlite_log_moves_to_postgresql_and_back_with_the_same_digest(

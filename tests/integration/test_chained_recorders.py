@@ -29,7 +29,7 @@ from eventsourcing.utils import Environment
 
 from api.wiring import Store
 from domain.errors import Tampered
-from projections import integrity
+from projections import audit, integrity
 from projections.chain import ChainBroken
 from projections.sqlite_recorder import (
     ChainedSQLiteApplicationRecorder,
@@ -147,7 +147,7 @@ def test_a_large_write_through_copy_is_chained_and_numbered_in_order(store: Stor
         [(i, i, i) for i in range(1, 701)]
     nodes = store.db.query("SELECT level, idx FROM rm_chain_node ORDER BY level, idx")
     assert [(int(level), int(idx)) for level, idx in nodes] == [(8, 0), (8, 1), (9, 0)]
-    assert integrity.verify(store, read_models=False).ok
+    assert audit.verify(store, read_models=False).ok
 
 
 def test_a_conflicting_write_leaves_neither_events_nor_chain_rows(store: Store) -> None:
@@ -160,7 +160,7 @@ def test_a_conflicting_write_leaves_neither_events_nor_chain_rows(store: Store) 
     assert chain_positions(store) == [1]
     store.ledger.recorder.insert_events(events_of(uuid.uuid4(), range(1, 3)))
     assert chain_positions(store) == [1, 2, 3]
-    assert integrity.verify(store, read_models=False).ok
+    assert audit.verify(store, read_models=False).ok
 
 
 def test_a_store_whose_chain_lost_its_tail_refuses_further_writes(store: Store) -> None:
@@ -171,7 +171,7 @@ def test_a_store_whose_chain_lost_its_tail_refuses_further_writes(store: Store) 
         store.ledger.recorder.insert_events(events_of(uuid.uuid4(), range(1, 2)))
     assert store.ledger.recorder.max_notification_id() == 5
     assert isinstance(ChainBroken("x"), Tampered)
-    assert not integrity.verify(store, read_models=False).ok
+    assert not audit.verify(store, read_models=False).ok
 
 
 def test_an_event_slipped_in_behind_the_ledger_stops_the_next_write(store: Store) -> None:
@@ -183,7 +183,7 @@ def test_an_event_slipped_in_behind_the_ledger_stops_the_next_write(store: Store
                      [forged.hex if store.db.backend == "sqlite" else forged, b"{}"])
     with pytest.raises(ChainBroken):
         store.ledger.recorder.insert_events(events_of(uuid.uuid4(), range(1, 2)))
-    result = integrity.verify(store, read_models=False)
+    result = audit.verify(store, read_models=False)
     assert not result.ok and result.first_bad is not None and str(forged) in result.first_bad
 
 
@@ -198,7 +198,7 @@ def test_a_store_made_before_write_time_chaining_is_chained_once_on_open(
     with Store(store_url) as reopened:
         assert reopened.notice is not None and "4 unchained events" in reopened.notice
         assert integrity.digest(reopened) == published
-        assert integrity.verify(reopened, read_models=False).notes
+        assert audit.verify(reopened, read_models=False).notes
     with Store(store_url) as again:
         assert again.notice is None
 
@@ -213,5 +213,5 @@ def test_a_chain_emptied_in_a_store_that_chains_at_write_is_not_rebuilt_on_open(
         assert reopened.notice is None
         with pytest.raises(ChainBroken):
             integrity.digest(reopened)
-        result = integrity.verify(reopened)
+        result = audit.verify(reopened)
         assert not result.ok and "emptied" in result.reason

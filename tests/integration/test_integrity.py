@@ -14,7 +14,7 @@ import pytest
 from api import integrity_cli
 from api.wiring import Store
 from domain.errors import DomainError
-from projections import chain, facts, integrity
+from projections import audit, chain, facts, integrity
 
 EVENTS_PER_FILE = 2  # the record and the file's ImportedFile marker
 
@@ -99,7 +99,7 @@ def test_an_untouched_log_verifies_intact_and_the_digest_names_every_event(
         store: Store) -> None:
     load_deaths(store, 5)
     published = integrity.digest(store)
-    result = integrity.verify(store, published.text)
+    result = audit.verify(store, published.text)
     assert published.position == 5 * EVENTS_PER_FILE
     assert published.text == f"aidledger:v1:10:{published.root_hex}"
     assert result.ok, result.reason
@@ -109,7 +109,7 @@ def test_an_untouched_log_verifies_intact_and_the_digest_names_every_event(
 def test_an_empty_store_has_the_digest_of_the_empty_log_and_verifies(store: Store) -> None:
     published = integrity.digest(store)
     assert published.text == f"aidledger:v1:0:{integrity.EMPTY_ROOT.hex()}"
-    assert integrity.verify(store, published.text).ok
+    assert audit.verify(store, published.text).ok
 
 
 def test_one_changed_byte_in_a_stored_event_is_found_and_named(store: Store) -> None:
@@ -117,7 +117,7 @@ def test_one_changed_byte_in_a_stored_event_is_found_and_named(store: Store) -> 
     integrity.digest(store)
     victim = stored_event(store, 5)
     flip_one_byte(store, 5)
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok
     assert result.first_bad == (f"notification 5: {victim.originator_id} "
                                 f"v{victim.originator_version}")
@@ -129,7 +129,7 @@ def test_a_deleted_event_is_found_and_the_missing_event_named(store: Store) -> N
     integrity.digest(store)
     victim = stored_event(store, 3)
     store.db.execute(f"DELETE FROM {events_table(store)} WHERE {id_column(store)}=3")
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok
     assert result.first_bad == f"notification 3: {victim.originator_id} v1"
     assert "deleted" in result.reason
@@ -139,7 +139,7 @@ def test_deleting_the_last_chained_event_is_found(store: Store) -> None:
     load_deaths(store, 3)
     integrity.digest(store)
     store.db.execute(f"DELETE FROM {events_table(store)} WHERE {id_column(store)}=6")
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok and result.first_bad is not None
     assert result.first_bad.startswith("notification 6:")
 
@@ -148,7 +148,7 @@ def test_an_event_inserted_into_the_chained_history_is_found_and_named(store: St
     load_deaths(store, 4)
     integrity.digest(store)
     forged = insert_between(store, 3)
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok
     assert result.first_bad == f"notification 3: {forged} v1"
 
@@ -158,7 +158,7 @@ def test_an_altered_chain_row_is_found_even_when_the_events_are_untouched(
     load_deaths(store, 3)
     integrity.digest(store)
     store.db.execute("UPDATE rm_chain SET leaf=? WHERE position=2", ["00" * 32])
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok
     assert "rm_chain" in result.reason
 
@@ -169,7 +169,7 @@ def test_an_event_changed_right_after_its_load_is_found_without_any_digest(
     load_deaths(store, 1, first=10)  # the newest events: no digest was ever asked for
     victim = stored_event(store, 5)
     flip_one_byte(store, 5)
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok
     assert result.first_bad == f"notification 5: {victim.originator_id} v1"
     assert "no longer hashes" in result.reason
@@ -181,7 +181,7 @@ def test_every_write_extends_the_chain_so_no_event_is_ever_unchained(store: Stor
     load_deaths(store, 1, first=10)
     heads = store.db.query("SELECT position, notification_id FROM rm_chain ORDER BY position")
     assert [p for p, _ in heads] == [1, 2, 3, 4, 5, 6, 7, 8]
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert result.ok and (result.position, result.unchained) == (8, 0)
 
 
@@ -192,8 +192,8 @@ def test_a_digest_taken_before_more_loading_still_verifies_against_the_longer_lo
     load_deaths(store, 4, first=10)
     later = integrity.digest(store)
     assert later.position == earlier.position + 4 * EVENTS_PER_FILE
-    assert integrity.verify(store, earlier.text).ok
-    assert integrity.verify(store, later.text).ok
+    assert audit.verify(store, earlier.text).ok
+    assert audit.verify(store, later.text).ok
 
 
 def rechain_from_scratch(store: Store) -> None:
@@ -211,8 +211,8 @@ def test_an_earlier_digest_fails_once_an_event_it_covers_is_changed(store: Store
     # rewrite history and the chain consistently: only the published digest catches it
     flip_one_byte(store, 2)
     rechain_from_scratch(store)
-    assert integrity.verify(store, read_models=False).ok
-    result = integrity.verify(store, earlier.text)
+    assert audit.verify(store, read_models=False).ok
+    result = audit.verify(store, earlier.text)
     assert not result.ok
     assert earlier.text in result.reason
 
@@ -223,7 +223,7 @@ def test_a_digest_from_a_different_log_fails(store: Store, tmp_path: Path) -> No
         load_deaths(other, 3, salt="other")
         foreign = integrity.digest(other)
     assert foreign.position == integrity.digest(store).position
-    result = integrity.verify(store, foreign.text)
+    result = audit.verify(store, foreign.text)
     assert not result.ok
     assert "do not match the published digest" in result.reason
 
@@ -232,14 +232,14 @@ def test_a_digest_longer_than_the_log_fails(store: Store) -> None:
     load_deaths(store, 2)
     published = integrity.digest(store)
     longer = integrity.Digest(published.position + 1, published.root_hex).text
-    result = integrity.verify(store, longer)
+    result = audit.verify(store, longer)
     assert not result.ok
     assert "holds only 4" in result.reason
 
 
 def test_a_malformed_digest_is_refused_with_a_clear_message(store: Store) -> None:
     with pytest.raises(DomainError, match="not a digest"):
-        integrity.verify(store, "aidledger:v1:3:nothex")
+        audit.verify(store, "aidledger:v1:3:nothex")
 
 
 # -- command line -----------------------------------------------------------------------
@@ -351,13 +351,13 @@ def test_writers_appending_at_the_same_time_leave_one_intact_chain(
         other.close()
     assert errors == []
     assert integrity.digest(store).position == 3 * 301
-    assert integrity.verify(store, read_models=False).ok
+    assert audit.verify(store, read_models=False).ok
 
 
 def test_a_garbled_chain_row_is_reported_as_tampering_not_a_crash(store: Store) -> None:
     load_deaths(store, 2)
     integrity.digest(store)
     store.db.execute("UPDATE rm_chain SET head=? WHERE position=1", ["not hex"])
-    result = integrity.verify(store)
+    result = audit.verify(store)
     assert not result.ok
     assert "altered" in result.reason

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from api.wiring import Store
-from projections import chain, integrity
+from projections import audit, chain, integrity
 from tests.e2e.conftest import write_big_village, write_county
 from tests.integration.test_integrity import flip_one_byte, stored_event
 
@@ -141,7 +141,7 @@ def rewrite_from(url: str, notification_id: int) -> None:
             store.db.execute(f"DELETE FROM {table}")
     with Store(url) as store:
         assert store.notice is not None  # re-chained on open, as a pre-chaining store
-        assert integrity.verify(store, read_models=False).ok  # consistent again on its own
+        assert audit.verify(store, read_models=False).ok  # consistent again on its own
 
 
 def test_a_fork_is_caught_by_monitor_and_by_verify_against_an_old_digest(
