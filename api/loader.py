@@ -139,8 +139,8 @@ def load_directory(store: Store, directory: Path, actor: str = "cli") -> LoadRep
     problems: list[str] = []
     policy_text = _check_policy(directory / POLICY_FILE, problems)
     ceilings = amount_ceilings(store, directory / POLICY_FILE if policy_text else None)
-    parsed = [files.parse_file(path, amount_max_fen=ceilings.get(files.kind_of(path) or ""))
-              for path in survey.paths]
+    parsed = files.parse_files([(path, ceilings.get(files.kind_of(path) or ""))
+                                for path in survey.paths])
     file_problems = [str(e) for pf in parsed for e in pf.errors]
     if not file_problems:
         file_problems = [str(e) for e in check_references(store, parsed)]

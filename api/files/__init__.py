@@ -15,15 +15,19 @@ child), ``limits`` (every limit, named).
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
+from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
 
-from api.files import limits
+from api.files import isolate, limits
 from api.files.cells import EMPTY_VALUES, CellError
 from api.files.headers import alias_table, header_key, nearest_column
-from api.files.isolate import ParserCrashed, parse_isolated
+from api.files.isolate import ParserCrashed
 from api.files.limits import MAX_ERRORS_LISTED
 from api.files.model import (
     ROW_COLUMN,
@@ -38,6 +42,9 @@ from api.files.naming import SUFFIXES, Skipped, Survey, discover, kind_of, surve
 from domain import catalogue
 
 WORK_DIR_PREFIX = "aidledger-parse-"
+# Files of a folder parsed at once, each in its own capped child (one per CPU, two at
+# most: each child may use PARSE_MEMORY_BYTES_MAX).
+PARSE_JOBS = max(1, min(2, os.cpu_count() or 1))
 # pyarrow imports pandas the first time it converts Python objects (0.15 s): done once
 # here, so that no parsing child, forked from this process, pays it again for every file.
 pa.array([""], pa.string())
@@ -56,12 +63,50 @@ def parse_file(path: Path | str, kind: str | None = None, *,
     """
     path = Path(path)
     kind = _kind_for(path, kind)
-    with tempfile.TemporaryDirectory(prefix=WORK_DIR_PREFIX, dir=work_dir) as tmp:
-        work = Path(tmp)
-        out = work / "table.arrow"
-        outcome = parse_isolated(path, kind, out, work, amount_max_fen)
-        table = _mapped(out, kind) if out.exists() else table_schema(kind).empty_table()
-    return ParsedFile(kind=kind, path=path, name=path.name, sha256=outcome.sha256,
+    return _finished(kind, _started(path, kind, amount_max_fen, work_dir))
+
+
+def parse_files(requests: Sequence[tuple[Path, int | None]], *, jobs: int = PARSE_JOBS,
+                work_dir: Path | None = None) -> list[ParsedFile]:
+    """``parse_file`` of each (path, amount ceiling in fen), ``jobs`` children at a time,
+    in the order given (the kind is the one each file name announces)."""
+    kinds = [_kind_for(Path(path), None) for path, _ in requests]
+    out: list[ParsedFile] = []
+    running: deque[tuple[str, isolate.Child]] = deque()
+    try:
+        for kind, (path, ceiling) in zip(kinds, requests, strict=True):
+            running.append((kind, _started(Path(path), kind, ceiling, work_dir)))
+            if len(running) >= jobs:
+                out.append(_finished(*running.popleft()))
+        while running:
+            out.append(_finished(*running.popleft()))
+    finally:
+        for _, child in running:
+            isolate.abandon(child)
+            shutil.rmtree(child.work, ignore_errors=True)
+    return out
+
+
+def _started(path: Path, kind: str, amount_max_fen: int | None,
+             work_dir: Path | None) -> isolate.Child:
+    work = Path(tempfile.mkdtemp(prefix=WORK_DIR_PREFIX, dir=work_dir))
+    try:
+        return isolate.start(path, kind, work / "table.arrow", work, amount_max_fen)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _finished(kind: str, child: isolate.Child) -> ParsedFile:
+    """The child's table (memory-mapped, its file unlinked at once with its folder: the
+    pages belong to the table alone) and its outcome."""
+    try:
+        outcome = isolate.finish(child)
+        table = _mapped(child.out, kind) if child.out.exists() \
+            else table_schema(kind).empty_table()
+    finally:
+        shutil.rmtree(child.work, ignore_errors=True)
+    return ParsedFile(kind=kind, path=child.path, name=child.path.name, sha256=outcome.sha256,
                       encoding=outcome.encoding, errors=outcome.errors,
                       warnings=outcome.warnings, table=table)
 
@@ -90,5 +135,5 @@ __all__ = [
     "EMPTY_VALUES", "MAX_ERRORS_LISTED", "ROW_COLUMN", "SUFFIXES", "CellError", "FileWarning",
     "ParsedFile", "ParserCrashed", "RowError", "RowsView", "Skipped", "Survey", "alias_table",
     "arrow_type", "discover", "header_key", "kind_of", "limits", "nearest_column",
-    "parse_file", "survey", "table_schema",
+    "parse_file", "parse_files", "survey", "table_schema",
 ]

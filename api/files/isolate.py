@@ -19,6 +19,7 @@ import pickle
 import resource
 import signal
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.files import limits
@@ -41,9 +42,21 @@ def cpu_seconds_max(path: Path, size_bytes: int) -> int:
     return limits.PARSE_CPU_SECONDS_BASE + per_mib * -(-size_bytes // limits.MIB)
 
 
-def parse_isolated(path: Path, kind: str, out: Path, work: Path,
-                   amount_max_fen: int | None = None) -> Outcome:
-    """``parse_to`` in a capped child process; the outcome, or the limit it hit."""
+@dataclass(frozen=True)
+class Child:
+    """A parsing child under way: ``finish`` waits for it and reads what it wrote."""
+
+    pid: int
+    path: Path
+    out: Path
+    work: Path
+    cpu: int
+
+
+def start(path: Path, kind: str, out: Path, work: Path,
+          amount_max_fen: int | None = None) -> Child:
+    """Fork the capped child that parses ``path`` into ``out`` (from the main thread: a
+    fork while another thread holds a lock would copy the lock held)."""
     try:
         size = path.stat().st_size
     except OSError:
@@ -53,16 +66,28 @@ def parse_isolated(path: Path, kind: str, out: Path, work: Path,
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         _child(path, kind, out, work, amount_max_fen, (memory, cpu))
-    status, usage = _wait(pid)
+    return Child(pid, path, out, work, cpu)
+
+
+def finish(child: Child) -> Outcome:
+    """Wait for the child; its outcome, or the error of the limit it hit."""
+    status, usage = _wait(child.pid)
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_OK:
-        with open(work / OUTCOME_FILE, "rb") as handle:
+        with open(child.work / OUTCOME_FILE, "rb") as handle:
             outcome: Outcome = pickle.load(handle)
     else:
-        out.unlink(missing_ok=True)  # what a child past a cap wrote is no table
-        outcome = _failed(path, status, usage, work, cpu)
+        child.out.unlink(missing_ok=True)  # what a child past a cap wrote is no table
+        outcome = _failed(child.path, status, usage, child.work, child.cpu)
     outcome.child_peak_rss_bytes = usage.ru_maxrss * 1024
     outcome.child_cpu_seconds = usage.ru_utime + usage.ru_stime
     return outcome
+
+
+def abandon(child: Child) -> None:
+    """Stop a child whose outcome is no longer wanted (the caller failed meanwhile)."""
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        os.kill(child.pid, signal.SIGKILL)
+        os.waitpid(child.pid, 0)
 
 
 def _wait(pid: int) -> tuple[int, resource.struct_rusage]:

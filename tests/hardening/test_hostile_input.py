@@ -547,6 +547,32 @@ def test_a_file_needing_more_memory_than_the_cap_is_refused_naming_the_cap(
     assert parsed.table.num_rows == 0
 
 
+def test_files_parsed_two_at_a_time_each_keep_their_own_outcome_and_caps(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder's files are parsed by two capped children at once: each result is the one
+    ``parse_file`` gives alone, in the order asked, and one file past the memory cap is
+    refused without touching the files parsed beside it."""
+    small = [HOUSEHOLDS_HEADER, *(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}")
+                                  for n in range(50))]
+    paths = []
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        paths.append(tmp_path / name / "households.csv")
+        paths[-1].write_text("\n".join(small) + "\n", encoding="utf-8")
+    alone = [files.parse_file(path) for path in paths]
+    monkeypatch.setattr(limits, "PARSE_MEMORY_BYTES_MAX", 8 * limits.MIB)
+    big = "\n".join(GOOD_HOUSEHOLD.replace("QX000001", f"QX{n:06d}") for n in range(200_000))
+    paths[1].write_text(f"{HOUSEHOLDS_HEADER}\n{big}\n", encoding="utf-8")
+    together = files.parse_files([(path, None) for path in paths], jobs=2)
+    assert [p.path for p in together] == paths
+    for one, other in ((together[0], alone[0]), (together[2], alone[2])):
+        assert (one.sha256, one.errors, one.table) == (other.sha256, other.errors, other.table)
+    assert [e.reason for e in together[1].errors] == [
+        "reading it needs more than 8 MB of memory (PARSE_MEMORY_BYTES_MAX): split the file "
+        "or save it as CSV"]
+    assert together[1].table.num_rows == 0
+
+
 def test_a_file_taking_more_cpu_than_its_allowance_is_refused_naming_the_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "PARSE_CPU_SECONDS_BASE", 1)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from api import files, loader
+from api import loader
+from api.files import isolate
+from api.files.parse import Outcome
 from api.sample_county import generate_county
 from api.wiring import Store
 from domain.amount_limits import DEFAULT_AMOUNT_YUAN_MAX
@@ -27,13 +29,13 @@ def test_every_file_of_a_folder_is_parsed_once_and_recorded_from_that_parse(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     truth = generate_county(tmp_path / "county", seed=9, households=120, months=3)
     parsed: list[str] = []
-    parse = files.parse_file
+    finish = isolate.finish
 
-    def counting(path: Path, *args: object, **kwargs: object) -> files.ParsedFile:
-        parsed.append(Path(path).name)
-        return parse(path, *args, **kwargs)  # type: ignore[arg-type]
+    def counting(child: isolate.Child) -> Outcome:
+        parsed.append(child.path.name)
+        return finish(child)
 
-    monkeypatch.setattr(files, "parse_file", counting)
+    monkeypatch.setattr(isolate, "finish", counting)
     with Store(f"sqlite:///{tmp_path / 'once.db'}") as store:
         report = loader.load_directory(store, truth.directory)
         assert len(facts_of(store)) == sum(o.rows for o in report.outcomes)
@@ -47,14 +49,14 @@ def test_a_file_edited_after_its_check_is_recorded_as_it_was_checked(
     with Store(f"sqlite:///{tmp_path / 'plain.db'}") as plain:
         loader.load_directory(plain, truth.directory)
         expected = facts_of(plain)
-    parse = files.parse_file
+    finish = isolate.finish
 
-    def edited_after_parse(path: Path, *args: object, **kwargs: object) -> files.ParsedFile:
-        result = parse(path, *args, **kwargs)  # type: ignore[arg-type]
-        Path(path).write_bytes(b"a clerk saved something else meanwhile")
+    def edited_after_parse(child: isolate.Child) -> Outcome:
+        result = finish(child)
+        child.path.write_bytes(b"a clerk saved something else meanwhile")
         return result
 
-    monkeypatch.setattr(files, "parse_file", edited_after_parse)
+    monkeypatch.setattr(isolate, "finish", edited_after_parse)
     with Store(f"sqlite:///{tmp_path / 'edited.db'}") as store:
         loader.load_directory(store, truth.directory)
         assert facts_of(store) == expected
