@@ -1,4 +1,4 @@
-"""``aidledger load DIR``: parse -> validate -> record -> project.
+"""``aidledger load DIR``: parse -> validate -> record and project.
 
 Every file of the folder is parsed and checked before anything is written, so a folder
 with one bad file is rejected whole with every problem listed (file, row, column,
@@ -10,18 +10,27 @@ Each file is parsed once (``api.files``): its table, an Arrow IPC file memory-ma
 what the folder is checked from (the reference checks read the key columns alone) and what
 is recorded, so a province month of 4 × 1M rows is never all in memory and no file is
 parsed twice. Amounts are held to the ceilings of the county's policy while they are
-parsed (``amount_ceilings``).
+parsed (``amount_ceilings``). Files are parsed two at a time (``files.parse_files``).
+
+Each recorded file is projected at once from the events it wrote, still in memory
+(``facts.project_appended``: no read back, no decoding); the final ``catch_up`` projects
+whatever that did not (a file above INLINE_ROWS_MAX rows, events of another writer that
+came in between), from the log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from eventsourcing.persistence import StoredEvent
 
 from api import files
 from api.wiring import Store
@@ -33,6 +42,10 @@ from domain.ledger import FileOutcome
 from projections import facts
 
 POLICY_FILE = "policy.toml"
+# A file of at most this many rows is projected from memory as soon as it is recorded
+# (``facts.project_appended``: its events are kept until then, ~1 KB each); a larger
+# file's events are read back from the log by ``catch_up`` instead, never all held.
+INLINE_ROWS_MAX = 200_000
 ProgressFactory = Callable[[int, str], "Progress"]
 
 
@@ -154,24 +167,74 @@ def load_directory(store: Store, directory: Path, actor: str = "cli") -> LoadRep
     _record(store, parsed, report, actor)
     if policy_text is not None:
         report.policy_recorded = store.ledger.record_policy(policy_text, actor=actor)
-    report.projected_events = facts.catch_up(store.ledger, store.db)
+    facts.analyze_after(store.db, report.projected_events)  # what was projected inline
+    report.projected_events += facts.catch_up(store.ledger, store.db)
     return report
 
 
 def _record(store: Store, parsed: list[files.ParsedFile], report: LoadReport,
             actor: str) -> None:
     """Each file recorded from the table it was checked from (memory-mapped: the folder's
-    rows are never all in memory); the table is let go once recorded."""
+    rows are never all in memory); the table is let go once recorded. Each file is
+    projected once recorded (``_Projector``), while the next one is being recorded."""
     bar = Progress(sum(pf.table.num_rows for pf in parsed), "loading")
+    projector = _Projector(store)
+
+    def project(ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
+        projector.submit(lambda: facts.project_appended(store.ledger, store.db, ids, events))
+
     try:
         for index, pf in enumerate(parsed):
+            inline = project if pf.table.num_rows <= INLINE_ROWS_MAX else None
             report.outcomes.append(store.ledger.record_file(
                 kind=pf.kind, name=pf.name, sha256=pf.sha256, rows=pf.rows,
-                row_numbers=pf.row_numbers, actor=actor))
+                row_numbers=pf.row_numbers, actor=actor, on_appended=inline))
+            if inline is None and not report.outcomes[-1].already_loaded:
+                # read back from the log, so that the files after it project inline
+                projector.submit(lambda: facts.catch_up(store.ledger, store.db))
             bar.update(pf.table.num_rows)
             parsed[index] = files.ParsedFile(pf.kind, pf.path, pf.name, pf.sha256)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the recording's error is the one to tell
+            projector.finish()
+        raise
+    else:
+        report.projected_events += projector.finish()
     finally:
         bar.close()
+
+
+class _Projector:
+    """Runs the projection of one recorded file while the next file is recorded: on
+    PostgreSQL in a thread of its own (the server writes the events of one file and the
+    read-model rows of the other at once, on another core), on SQLite in turn (one file,
+    one writer). At most one projection waits, so at most two files' events are held.
+    The projection uses ``store.db``, which the recording never touches."""
+
+    def __init__(self, store: Store):
+        background = store.db.backend == "postgres"
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="project") if background else None
+        self.pending: deque[Future[int]] = deque()
+        self.done = 0
+
+    def submit(self, work: Callable[[], int]) -> None:
+        if self.pool is None:
+            self.done += work()
+            return
+        while self.pending:  # the projection before must be done: memory stays bounded
+            self.done += self.pending.popleft().result()
+        self.pending.append(self.pool.submit(work))
+
+    def finish(self) -> int:
+        """Wait for what is under way; events projected. A projection that failed raises
+        here (the files are recorded: the next command's catch-up projects them)."""
+        try:
+            while self.pending:
+                self.done += self.pending.popleft().result()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+        return self.done
 
 
 def amount_ceilings(store: Store, folder_policy: Path | None) -> dict[str, int]:

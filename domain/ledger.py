@@ -8,8 +8,8 @@ file's SHA-256) makes loading the same bytes again a no-op, also after a crash.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -33,6 +33,26 @@ RECORD_CHUNK_ROWS = 20_000  # rows of a file turned into events at a time (memor
 RECORD_TOPIC = get_topic(Record)
 RECORDED: Any = Record.Recorded  # type: ignore[attr-defined]
 RECORDED_TOPIC = get_topic(RECORDED)
+
+
+@dataclass(frozen=True)
+class RecordedEvent(StoredEvent):
+    """A new record's stored ``Recorded`` event as ``record_file`` writes it, with what
+    its ``state`` says in plain values: the fields with money as decimal text, the
+    timestamp as ISO text. Whoever projects the events just written reads these instead
+    of decoding ``state`` again (the recorder reads only the four stored attributes)."""
+
+    kind: str = ""
+    key: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    timestamp: str = ""
+    business_date: str = ""
+    actor: str = ""
+    source: str = ""
+
+
+# Called after a file's transaction committed: its notification ids and events, in order.
+OnAppended = Callable[[Sequence[int], Sequence[StoredEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -72,7 +92,7 @@ class Ledger(Application):
 
     def record_file(
         self, *, kind: str, name: str, sha256: str, rows: Sequence[dict[str, Any]],
-        row_numbers: Sequence[int], actor: str,
+        row_numbers: Sequence[int], actor: str, on_appended: OnAppended | None = None,
     ) -> FileOutcome:
         """Record every row of one parsed file in one transaction (or nothing).
 
@@ -83,13 +103,24 @@ class Ledger(Application):
         rows at a time and streamed into one transaction: on PostgreSQL one COPY under
         the table lock (``projections.bulk_recorder``), so a million-line file is never
         a million events in memory; other recorders get them as one list.
+
+        ``on_appended(ids, events)``, when given, is called once the transaction has
+        committed with every event written and its notification id, in order (the
+        events are then kept until the call: the caller decides for which files). A new
+        record's event is a ``RecordedEvent``, which carries what it says in plain values.
         """
         if self.file_loaded(sha256):
             return FileOutcome(name, kind, len(rows), 0, 0, 0, 0, already_loaded=True)
         keys = [key_of(kind, fields) for fields in rows]
         tally = _Tally()
         events = self._file_events(kind, name, sha256, rows, row_numbers, keys, actor, tally)
-        written = self._insert_stream(events)
+        kept: list[StoredEvent] = []
+        if on_appended is not None:
+            events = _kept(events, kept)
+        ids = self._insert_stream(events)
+        written = len(ids)
+        if on_appended is not None:
+            on_appended(ids, kept)
         unchanged = len(rows) - tally.created - tally.corrected
         return FileOutcome(name, kind, len(rows), tally.created, tally.corrected, unchanged,
                            written, already_loaded=False)
@@ -143,16 +174,19 @@ class Ledger(Application):
                               created=tally.created, corrected=tally.corrected, actor=actor)
         yield from self._stored_events([marker])
 
-    def _insert_stream(self, events: Iterator[StoredEvent]) -> int:
-        """Every event of the stream in one transaction; how many were written."""
+    def _insert_stream(self, events: Iterator[StoredEvent]) -> Sequence[int]:
+        """Every event of the stream in one transaction; their notification ids, in order."""
         recorder: Any = self.recorder
         stream = getattr(recorder, "insert_event_stream", None)
         try:
             if stream is not None and not recorder.datastore.enable_db_functions:
-                return int(stream(events))
+                return list(stream(events))
             stored = list(events)
-            recorder.insert_events(stored)
-            return len(stored)
+            ids = recorder.insert_events(stored)
+            if ids is None or len(ids) != len(stored):
+                raise DomainError(f"the recorder returned {ids!r} notification ids for "
+                                  f"{len(stored)} events")
+            return list(ids)
         except IntegrityError as error:
             raise Conflict(
                 "another writer recorded the same records at the same time; "
@@ -172,14 +206,20 @@ class Ledger(Application):
                         actor: str, source: str) -> StoredEvent:
         """The stored ``Record.Recorded`` event that ``Record(...)`` + ``save`` writes:
         same topic, version 1 and the same JSON (attributes in the event's order)."""
-        state = {"timestamp": RECORDED.create_timestamp(), "originator_topic": RECORD_TOPIC,
+        timestamp = RECORDED.create_timestamp()
+        business_date = business_date_of(kind, fields)
+        state = {"timestamp": timestamp, "originator_topic": RECORD_TOPIC,
                  "kind": kind, "key": key, "fields": dict(fields), "actor": actor,
-                 "business_date": business_date_of(kind, fields), "source": source}
+                 "business_date": business_date, "source": source}
         encoded = encode_plain_state(state)
         if encoded is None:
-            encoded = self.mapper.transcoder.encode(state)
-        return StoredEvent(originator_id=rid, originator_version=1, topic=RECORDED_TOPIC,
-                           state=encoded)
+            return StoredEvent(originator_id=rid, originator_version=1, topic=RECORDED_TOPIC,
+                               state=self.mapper.transcoder.encode(state))
+        state_bytes, plain_fields = encoded
+        return RecordedEvent(originator_id=rid, originator_version=1, topic=RECORDED_TOPIC,
+                             state=state_bytes, kind=kind, key=key, fields=plain_fields,
+                             timestamp=timestamp.isoformat(), business_date=business_date,
+                             actor=actor, source=source)
 
     def _stored_events(self, touched: Sequence[Any]) -> list[StoredEvent]:
         """Every pending event, aggregate by aggregate in order (as ``save`` does)."""
@@ -403,19 +443,26 @@ class Ledger(Application):
 _JSON_NATIVE = frozenset({str, int, bool, type(None)})
 
 
-def encode_plain_state(state: dict[str, Any]) -> bytes | None:
+def encode_plain_state(state: dict[str, Any]) -> tuple[bytes, dict[str, Any]] | None:
     """The bytes eventsourcing's ``JSONTranscoder`` writes for a record event's state
     (compact JSON, non-ASCII kept, a Decimal as ``{"_type_":"decimal_str",…}``, the
     timestamp as ``{"_type_":"datetime_iso",…}``), written by orjson, about ten times
-    faster. None when a field holds anything else (or what orjson refuses, such as an
-    integer beyond 64 bits): the transcoder encodes that event."""
+    faster, with the fields in plain values (a Decimal as its text: what decoding those
+    bytes and unwrapping the decimals gives back). None when a field holds anything else
+    (or what orjson refuses, such as an integer beyond 64 bits): the transcoder encodes
+    that event."""
     fields = {}
+    plain = {}
     for name, value in state["fields"].items():
         kind = type(value)
         if kind is Decimal:
-            value = {"_type_": "decimal_str", "_data_": str(value)}
+            text = str(value)
+            plain[name] = text
+            value = {"_type_": "decimal_str", "_data_": text}
         elif kind not in _JSON_NATIVE:
             return None
+        else:
+            plain[name] = value
         fields[name] = value
     timestamp = state["timestamp"]
     if type(timestamp) is not dt.datetime:
@@ -423,7 +470,7 @@ def encode_plain_state(state: dict[str, Any]) -> bytes | None:
     try:
         return orjson.dumps({**state, "timestamp": {"_type_": "datetime_iso",
                                                     "_data_": timestamp.isoformat()},
-                             "fields": fields})
+                             "fields": fields}), plain
     except orjson.JSONEncodeError:
         return None
 
@@ -432,6 +479,13 @@ def encode_plain_state(state: dict[str, Any]) -> bytes | None:
 class _Tally:
     created: int = 0
     corrected: int = 0
+
+
+def _kept(events: Iterator[StoredEvent], kept: list[StoredEvent]) -> Iterator[StoredEvent]:
+    """The stream, each event also appended to ``kept`` as it goes by."""
+    for event in events:
+        kept.append(event)
+        yield event
 
 
 def _repeated(keys: Sequence[str]) -> set[str]:

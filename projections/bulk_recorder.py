@@ -96,14 +96,14 @@ class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
         chain is extended in the same transaction as the events."""
         return self._copy_events(stored_events, **kwargs)
 
-    def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> int:
+    def insert_event_stream(self, stored_events: Iterable[StoredEvent]) -> list[int]:
         """Append events as they are produced, all in ONE transaction (one COPY under
-        the table lock), returning how many: a million-line file is never held as a
-        list of events. Not retried: a stream cannot be replayed, and a failed attempt
-        leaves nothing behind (the whole transaction rolls back)."""
-        written = len(self._copy_events_once(stored_events, copy=True))
-        self._analyze_after(written)
-        return written
+        the table lock), returning their notification ids in order: a million-line file
+        is never held as a list of events. Not retried: a stream cannot be replayed, and
+        a failed attempt leaves nothing behind (the whole transaction rolls back)."""
+        ids = self._copy_events_once(stored_events, copy=True)
+        self._analyze_after(len(ids))
+        return ids
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _copy_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:

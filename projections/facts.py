@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import orjson
 from eventsourcing.persistence import StoredEvent
 
-from domain.ledger import Ledger
+from domain.ledger import Ledger, RecordedEvent
 from domain.postings import PAYMENT_KINDS, Posting, posting_kinds, postings_for
 from domain.records import Record
 from projections import proof
@@ -220,10 +220,65 @@ def catch_up(
         while not finished and (limit is None or done < limit):
             done, finished = _catch_up_run(ledger, db, writer_db, reader, writer, limit,
                                            done, progress)
-    if pipelined and done >= ANALYZE_AFTER_ROWS:
+    analyze_after(db, done)
+    return done
+
+
+def analyze_after(db: Database, written: int) -> None:
+    """Fresh planner statistics once a projection wrote ANALYZE_AFTER_ROWS events or more
+    (PostgreSQL; SQLite plans without them)."""
+    if db.backend == "postgres" and written >= ANALYZE_AFTER_ROWS:
         for table in ("rm_facts", "rm_postings"):
             db.execute(f"ANALYZE {table}")
+
+
+def project_appended(ledger: Ledger, db: Database, ids: Sequence[int],
+                     events: Sequence[StoredEvent]) -> int:
+    """Project events this process has just appended (notification ids ``ids``), from
+    memory: no page of the log is read back, and a new record's event is not decoded
+    again (``RecordedEvent`` carries its plain values). The rows, checksums and position
+    are written page by page exactly as ``catch_up`` writes them, under the same check.
+
+    Returns how many events were projected: 0 when the read models do not stand just
+    before these events (events of another writer come first, or a projector moved on
+    meanwhile), which ``catch_up`` then projects from the log as always."""
+    ensure_schema(db)
+    if not ids:
+        return 0
+    if len(ids) != len(events):
+        raise ValueError(f"{len(ids)} notification ids for {len(events)} events")
+    after = position(db)
+    if after >= ids[0] or (after + 1 < ids[0] and ledger.recorder.select_notifications(
+            after + 1, 1, stop=ids[0] - 1)):
+        return 0
+    done = 0
+    carried: Carried | None = None
+    for start in range(0, len(ids), PAGE_SIZE_MAX):
+        page_ids = ids[start:start + PAGE_SIZE_MAX]
+        page = events[start:start + PAGE_SIZE_MAX]
+        projected = _project_events(db, _events_of(ledger, page_ids, page), carried)
+        if not _write_page(db, after, page_ids[-1], projected):
+            break
+        after, carried, done = page_ids[-1], projected.carried, done + len(page_ids)
     return done
+
+
+def _events_of(ledger: Ledger, ids: Sequence[int],
+               events: Sequence[StoredEvent]) -> list[RecordEvent]:
+    """The record events among events just appended: a ``RecordedEvent`` from its plain
+    values, any other through ``decode_page`` (what catch-up would read of it)."""
+    out: list[RecordEvent] = []
+    for nid, event in zip(ids, events, strict=True):
+        if type(event) is RecordedEvent:
+            out.append(RecordEvent(
+                nid, event.kind, event.key, event.fields, _dumps(event.fields),
+                _moment_text_of_iso(event.timestamp), event.business_date, event.actor,
+                f"{event.originator_id}/{event.originator_version}", event.source))
+        else:
+            out.extend(decode_page(ledger, [(nid, event.originator_id,
+                                             event.originator_version, event.topic,
+                                             event.state)]))
+    return out
 
 
 def _catch_up_run(
@@ -260,13 +315,13 @@ def _catch_up_run(
         if not settle():
             return done, False
         if writer is None:
-            if not _write_page(writer_db, start, page[-1][0], projected):
+            if not _write_page(writer_db, start - 1, page[-1][0], projected):
                 return done, False
             done += len(page)
             if progress:
                 progress(len(page))
         else:
-            pending = (writer.submit(_write_page, writer_db, start, page[-1][0], projected),
+            pending = (writer.submit(_write_page, writer_db, start - 1, page[-1][0], projected),
                        len(page))
         carried = projected.carried
         start = page[-1][0] + 1
@@ -274,11 +329,12 @@ def _catch_up_run(
     return done, finished
 
 
-def _write_page(db: Database, start: int, last: int, projected: ProjectedPage) -> bool:
-    """One transaction: the page's rows and its new position, if nobody moved it meanwhile."""
+def _write_page(db: Database, after: int, last: int, projected: ProjectedPage) -> bool:
+    """One transaction: the page's rows and its new position ``last``, if the position
+    still is ``after`` (where the page was projected from: nobody moved it meanwhile)."""
     with db.transaction():
         db.lock(LOCK_NAME)
-        if position(db) + 1 != start:
+        if position(db) != after:
             return False
         for table, rows in ((FACTS_TABLE, projected.facts),
                             (POSTINGS_TABLE, projected.postings)):
@@ -470,7 +526,11 @@ class ProjectedPage:
 
 def _project_page(ledger: Ledger, db: Database, page: Sequence[Row],
                   carried: Carried | None) -> ProjectedPage:
-    events = decode_page(ledger, page)
+    return _project_events(db, decode_page(ledger, page), carried)
+
+
+def _project_events(db: Database, events: Sequence[RecordEvent],
+                    carried: Carried | None) -> ProjectedPage:
     state, balances = FactState(db), PostingState(db)
     if carried is not None:
         state.cache.update(carried[0])

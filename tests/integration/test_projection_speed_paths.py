@@ -10,12 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from api import loader
 from api.files import parse_file
 from api.loader import load_directory
 from api.wiring import Store
 from domain.ledger import RECORDED_TOPIC
 from domain.records import Record
-from projections import facts
+from projections import audit, facts
 from tests.integration.test_ledger_core import write_county
 
 PAYROLL_CORRECTED = (
@@ -158,3 +159,74 @@ def test_a_file_recorded_one_row_per_chunk_gives_the_same_books(
     assert (line.version, str(line.fields["amount"])) == (2, "125.00")
     assert [row[1:3] + row[6:7] for row in read_models(store)[0]] == whole
     assert facts.trial_balance(store.db) == 0
+
+
+def test_files_projected_inline_give_the_rows_catch_up_gives_from_the_log(
+        store: Store, tmp_path: Path) -> None:
+    """A load projects each file from the events it just wrote (no read back, no
+    decoding): the read models are row for row what a rebuild from the log writes,
+    corrections, a key twice in one file and a bank line without payroll included."""
+    load_with_corrections(store, tmp_path)
+    assert facts.catch_up(store.ledger, store.db) == 0  # the loads left nothing behind
+    inline = read_models(store)
+    facts.drop(store.db)
+    facts.catch_up(store.ledger, store.db)
+    assert read_models(store) == inline
+    assert audit.verify(store).ok
+
+
+def county_with_a_small_file(directory: Path) -> Path:
+    """The county of test_ledger_core (files of 3 rows) and a February payroll of 1 row."""
+    write_county(directory)
+    header, first = (directory / "payroll_2025-01.csv").read_text(
+        encoding="utf-8").splitlines()[:2]
+    (directory / "payroll_2025-02.csv").write_text(
+        f"{header}\n{first.replace('2025-01', '2025-02').replace('B1', 'B2')}\n",
+        encoding="utf-8")
+    return directory
+
+
+def test_a_file_above_the_inline_ceiling_is_read_back_and_the_next_ones_still_inline(
+        store: Store, tmp_path: Path, monkeypatch: Any) -> None:
+    with Store(f"sqlite:///{tmp_path / 'reference.db'}") as reference:
+        load_directory(reference, county_with_a_small_file(tmp_path / "reference"))
+        expected = [row[1:3] + row[4:] for row in read_models(reference)[0]]
+    projected: list[int] = []
+    appended = facts.project_appended
+
+    def counting(*args: Any) -> int:
+        projected.append(appended(*args))
+        return projected[-1]
+
+    monkeypatch.setattr(loader, "INLINE_ROWS_MAX", 2)
+    monkeypatch.setattr(facts, "project_appended", counting)
+    report = load_directory(store, county_with_a_small_file(tmp_path / "county"))
+    big = [o for o in report.outcomes if o.rows > 2]
+    small = [i for i, o in enumerate(report.outcomes) if o.rows <= 2]
+    assert big and small and small[0] > report.outcomes.index(big[0])  # after a big one
+    assert len(projected) == len(report.outcomes) - len(big)
+    assert all(projected)  # every small file, also after a big one, projected inline
+    assert report.projected_events == report.events
+    assert [row[1:3] + row[4:] for row in read_models(store)[0]] == expected  # not the moment
+    assert audit.verify(store).ok
+
+
+def test_events_of_another_writer_in_between_leave_the_file_to_catch_up(
+        store: Store, tmp_path: Path) -> None:
+    """The read models must stand just before a file's events for them to be projected
+    from memory: a row recorded through the API in between (not projected yet) makes
+    ``project_appended`` decline, and catch-up projects both from the log."""
+    load_directory(store, write_county(tmp_path / "county"))
+    held: list[tuple[Any, Any]] = []
+    line = parse_file(write_county(tmp_path / "again") / "payroll_2025-01.csv").rows[0]
+    store.ledger.record_row("payroll", {**line, "line_no": "77"}, actor="clerk", source="api")
+    store.ledger.record_file(kind="payroll", name="extra.csv", sha256="f" * 64,
+                             rows=[{**line, "line_no": "78"}], row_numbers=[2], actor="clerk",
+                             on_appended=lambda ids, events: held.append((ids, events)))
+    [(ids, events)] = held
+    assert facts.project_appended(store.ledger, store.db, ids, events) == 0
+    assert facts.catch_up(store.ledger, store.db) == len(ids) + 1
+    assert facts.project_appended(store.ledger, store.db, ids, events) == 0  # done already
+    keys = [row[2] for row in read_models(store)[0]]
+    assert {"B1|77", "B1|78"} <= set(keys)
+    assert audit.verify(store).ok

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import orjson
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import JSONTranscoder, Transcoder
 from hypothesis import given, settings
@@ -40,9 +41,17 @@ def state_of(fields: dict) -> dict:
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=20), values, max_size=12))
-def test_orjson_writes_the_transcoders_bytes(fields: dict) -> None:
+def test_orjson_writes_the_transcoders_bytes_and_the_plain_fields_they_decode_to(
+        fields: dict) -> None:
     state = state_of(fields)
-    assert encode_plain_state(state) == TRANSCODER.encode(state)
+    encoded = encode_plain_state(state)
+    assert encoded is not None
+    written, plain = encoded
+    assert written == TRANSCODER.encode(state)
+    stored = orjson.loads(written)["fields"]
+    assert plain == {name: value["_data_"] if isinstance(value, dict) else value
+                     for name, value in stored.items()}
+    assert list(plain) == list(stored)
 
 
 def test_what_orjson_cannot_write_is_left_to_the_transcoder() -> None:
