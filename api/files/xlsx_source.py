@@ -46,8 +46,8 @@ def check_directory(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+        return  # RuntimeError: NotImplementedError of a zip "version" zipfile cannot read
     if len(entries) > limits.MAX_ZIP_ENTRIES:
         raise Stop(0, f"the workbook holds {len(entries)} parts, more than the "
                       f"{limits.MAX_ZIP_ENTRIES} limit (MAX_ZIP_ENTRIES)")

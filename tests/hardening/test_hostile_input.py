@@ -150,6 +150,18 @@ def test_a_damaged_xlsx_ends_in_errors_or_a_correct_parse(flips: list[tuple[int,
     assert_clean_outcome(parse_bytes("households.xlsx", bytes(raw)))
 
 
+def test_a_zip_needing_a_newer_zip_version_is_a_file_error_not_a_parser_crash() -> None:
+    """Found by the test above: a damaged "version needed to extract" (6.4, above what
+    zipfile reads) made zipfile raise NotImplementedError from the bomb check."""
+    raw = bytearray(GOOD_XLSX)
+    directory = raw.find(b"PK\x01\x02")
+    assert directory > 0
+    raw[directory + 6:directory + 8] = (64).to_bytes(2, "little")
+    parsed = parse_bytes("households.xlsx", bytes(raw))
+    assert parsed.errors and parsed.table.num_rows == 0
+    assert_clean_outcome(parsed)
+
+
 CELL_TEXT = st.one_of(st.text(max_size=200), st.sampled_from(FORMULAS),
                       st.text(alphabet=st.characters(codec="utf-8"), max_size=50))
 
