@@ -272,8 +272,10 @@ class Ledger(Application):
         for start in range(0, len(ids), chunk_max):
             chunk = ids[start:start + chunk_max]
             params: list[Any]
-            if postgres:
-                where, params = "originator_id = ANY(%s)", [list(chunk)]
+            if postgres:  # one text parameter: adapting a list of UUIDs costs more
+                cast = "uuid" if recorder.datastore.originator_id_type == "uuid" else "text"
+                where = f"originator_id = ANY(string_to_array(%s, ',')::{cast}[])"
+                params = [",".join(map(str, chunk))]
             else:
                 where = f"originator_id IN ({', '.join(['?'] * len(chunk))})"
                 params = [i.hex for i in chunk]
