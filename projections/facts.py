@@ -272,7 +272,7 @@ def _events_of(ledger: Ledger, ids: Sequence[int],
         if type(event) is RecordedEvent:
             out.append(RecordEvent(
                 nid, event.kind, event.key, event.fields, _dumps(event.fields),
-                _moment_text_of_iso(event.timestamp), event.business_date, event.actor,
+                _moment_text_of_iso(_iso(event.timestamp)), event.business_date, event.actor,
                 f"{event.originator_id}/{event.originator_version}", event.source))
         else:
             out.extend(decode_page(ledger, [(nid, event.originator_id,
@@ -502,6 +502,13 @@ def decode_with_mapper(ledger: Ledger, row: Row) -> RecordEvent:
         notification_id, event.kind, event.key, load_fields(fields_json), fields_json,
         moment_text(event.timestamp), event.business_date, event.actor,
         f"{originator_id}/{originator_version}", event.source)
+
+
+def _iso(moment: dt.datetime) -> str:
+    """``moment.isoformat()``, by orjson for a UTC moment (the same text, in C)."""
+    if moment.tzinfo is dt.UTC:
+        return orjson.dumps(moment)[1:-1].decode()
+    return moment.isoformat()
 
 
 def _moment_text_of_iso(text: str) -> str:

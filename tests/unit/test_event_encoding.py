@@ -33,17 +33,21 @@ values = st.one_of(
 )
 
 
-def state_of(fields: dict) -> dict:
-    return {"timestamp": datetime_now_with_tzinfo(), "originator_topic": RECORD_TOPIC,
+def state_of(fields: dict, timestamp: dt.datetime | None = None) -> dict:
+    return {"timestamp": timestamp or datetime_now_with_tzinfo(), "originator_topic": RECORD_TOPIC,
             "kind": "payroll", "key": "B1|1", "fields": fields, "actor": "clerk 张",
             "business_date": "2025-03-01", "source": "payroll.csv#2"}
 
 
+MOMENTS = st.datetimes(timezones=st.sampled_from(
+    [dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-5))]))
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=20), values, max_size=12))
+@given(st.dictionaries(st.text(min_size=1, max_size=20), values, max_size=12), MOMENTS)
 def test_orjson_writes_the_transcoders_bytes_and_the_plain_fields_they_decode_to(
-        fields: dict) -> None:
-    state = state_of(fields)
+        fields: dict, timestamp: dt.datetime) -> None:
+    state = state_of(fields, timestamp)
     encoded = encode_plain_state(state)
     assert encoded is not None
     written, plain = encoded
@@ -58,3 +62,11 @@ def test_what_orjson_cannot_write_is_left_to_the_transcoder() -> None:
     assert encode_plain_state(state_of({"n": 2**70})) is None
     assert encode_plain_state(state_of({"d": dt.date(2025, 1, 1)})) is None
     assert encode_plain_state(state_of({"amount": Decimal("1.50")})) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(MOMENTS)
+def test_the_projections_iso_text_of_a_moment_is_isoformat(moment: dt.datetime) -> None:
+    from projections.facts import _iso
+
+    assert _iso(moment) == moment.isoformat()
