@@ -11,6 +11,8 @@ million bank lines in seconds. Money stays int fen; IDs are compared after ``to1
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -124,15 +126,47 @@ def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
     return bank[money_facts.happened_by_dates(bank["value_date"], as_of)]
 
 
+# While ``payments_shared`` holds (one reconciliation run): the matched lines and the
+# successful payments of the frames read, made once for every rule that asks (each
+# otherwise joins a million payroll and bank lines again). Keyed by the payroll and bank
+# frames themselves (kept alive by the entry, so their ids stay theirs) and as-of.
+_SHARED: dict[tuple[str, int, int, str], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] \
+    | None = None
+
+
+@contextmanager
+def payments_shared() -> Iterator[None]:
+    """Inside: ``matched_lines`` and ``successful_payments`` computed once per frames and
+    as-of, each caller getting its own (copy-on-write) copy of the one result."""
+    global _SHARED
+    outer, _SHARED = _SHARED, {} if _SHARED is None else _SHARED
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _shared(what: str, frames: Frames, as_of: str,
+            make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    if _SHARED is None:
+        return make()
+    key = (what, id(frames.payroll), id(frames.bank_return), as_of)
+    if key not in _SHARED:
+        _SHARED[key] = (frames.payroll, frames.bank_return, make())
+    return _SHARED[key][2].copy(deep=False)  # pandas copy-on-write: the caller's own
+
+
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
     """Payroll lines joined to their bank lines known by as-of (``money_facts``): payroll
     columns keep their names, the bank's colliding ones are renamed per ``BANK_RENAMES``."""
-    return money_facts.matched_lines(frames.payroll, frames.bank_return, as_of)
+    return _shared("matched", frames, as_of, lambda: money_facts.matched_lines(
+        frames.payroll, frames.bank_return, as_of))
 
 
 def successful_payments(frames: Frames, as_of: str) -> pd.DataFrame:
     """Matched bank lines with status success, ``paid_fen`` their amount."""
-    return successful_of(matched_lines(frames, as_of))
+    return _shared("successful", frames, as_of,
+                   lambda: successful_of(matched_lines(frames, as_of)))
 
 
 def successful_of(matched: pd.DataFrame) -> pd.DataFrame:
