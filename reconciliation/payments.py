@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,18 +127,19 @@ def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
     return bank[money_facts.happened_by_dates(bank["value_date"], as_of)]
 
 
-# While ``payments_shared`` holds (one reconciliation run): the matched lines and the
-# successful payments of the frames read, made once for every rule that asks (each
-# otherwise joins a million payroll and bank lines again). Keyed by the payroll and bank
-# frames themselves (kept alive by the entry, so their ids stay theirs) and as-of.
-_SHARED: dict[tuple[str, int, int, str], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] \
-    | None = None
+# While ``payments_shared`` holds (one reconciliation run): what many rules derive from the
+# same frames (the matched lines, the successful payments, the households' normalised
+# head IDs) is made once, not once per rule (each otherwise joins a million payroll and
+# bank lines again). Keyed by the frames it is made from (kept alive by the entry, so
+# their ids stay theirs) and as-of.
+_SHARED: dict[tuple[Any, ...], tuple[tuple[pd.DataFrame, ...], Any]] | None = None
 
 
 @contextmanager
 def payments_shared() -> Iterator[None]:
-    """Inside: ``matched_lines`` and ``successful_payments`` computed once per frames and
-    as-of, each caller getting its own (copy-on-write) copy of the one result."""
+    """Inside: ``matched_lines``, ``successful_payments`` and the households' head IDs
+    computed once per frames and as-of, each caller getting its own (copy-on-write)
+    copy of the one result."""
     global _SHARED
     outer, _SHARED = _SHARED, {} if _SHARED is None else _SHARED
     try:
@@ -146,26 +148,34 @@ def payments_shared() -> Iterator[None]:
         _SHARED = outer
 
 
-def _shared(what: str, frames: Frames, as_of: str,
-            make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+def share_now(frames: Frames, as_of: str) -> None:
+    """Make what ``payments_shared`` shares now (before worker processes fork, so they
+    all inherit it rather than each making its own)."""
+    successful_payments(frames, as_of)
+    _household_heads(frames)
+    households_headed_by(frames, pd.Series([], dtype=object))
+
+
+def _shared(what: str, inputs: tuple[pd.DataFrame, ...], as_of: str | None,
+            make: Callable[[], Any]) -> Any:
     if _SHARED is None:
         return make()
-    key = (what, id(frames.payroll), id(frames.bank_return), as_of)
+    key = (what, *map(id, inputs), as_of)
     if key not in _SHARED:
-        _SHARED[key] = (frames.payroll, frames.bank_return, make())
-    return _SHARED[key][2].copy(deep=False)  # pandas copy-on-write: the caller's own
+        _SHARED[key] = (inputs, make())
+    return _SHARED[key][1].copy(deep=False)  # pandas copy-on-write: the caller's own
 
 
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
     """Payroll lines joined to their bank lines known by as-of (``money_facts``): payroll
     columns keep their names, the bank's colliding ones are renamed per ``BANK_RENAMES``."""
-    return _shared("matched", frames, as_of, lambda: money_facts.matched_lines(
-        frames.payroll, frames.bank_return, as_of))
+    return _shared("matched", (frames.payroll, frames.bank_return), as_of,
+                   lambda: money_facts.matched_lines(frames.payroll, frames.bank_return, as_of))
 
 
 def successful_payments(frames: Frames, as_of: str) -> pd.DataFrame:
     """Matched bank lines with status success, ``paid_fen`` their amount."""
-    return _shared("successful", frames, as_of,
+    return _shared("successful", (frames.payroll, frames.bank_return), as_of,
                    lambda: successful_of(matched_lines(frames, as_of)))
 
 
@@ -186,22 +196,29 @@ def failed_of(matched: pd.DataFrame) -> pd.DataFrame:
 def with_head_ids(frame: pd.DataFrame, frames: Frames) -> pd.DataFrame:
     """Add the household's normalised ``head_id`` and its register evidence
     (``evidence_event_household``, ``evidence_row_household``) by household_id."""
-    households = frames.households[["household_id", "head_id_number", "evidence_event",
-                                    "evidence_row"]].drop_duplicates("household_id")
-    households = households.assign(head_id=normalised_ids(households["head_id_number"]))
-    households = households.rename(columns={"evidence_event": "evidence_event_household",
-                                            "evidence_row": "evidence_row_household"})
-    households = households.drop(columns=["head_id_number"])
-    out = frame.merge(households, on="household_id", how="left")
+    out = frame.merge(_household_heads(frames), on="household_id", how="left")
     for column in ("head_id", "evidence_event_household", "evidence_row_household"):
         out[column] = text(out[column])
     return out
+
+
+def _household_heads(frames: Frames) -> pd.DataFrame:
+    """household_id, head_id, evidence_event_household, evidence_row_household."""
+    def make() -> pd.DataFrame:
+        households = frames.households[["household_id", "head_id_number", "evidence_event",
+                                        "evidence_row"]].drop_duplicates("household_id")
+        households = households.assign(head_id=normalised_ids(households["head_id_number"]))
+        households = households.rename(columns={"evidence_event": "evidence_event_household",
+                                                "evidence_row": "evidence_row_household"})
+        return households.drop(columns=["head_id_number"])
+    return _shared("heads", (frames.households,), None, make)
 
 
 def households_headed_by(frames: Frames, ids: pd.Series) -> pd.Series:
     """household_id of every household whose head's normalised ID is among ``ids``
     (already normalised): lets a rule cut a million payments down before joining."""
     households = frames.households
-    heads = normalised_ids(households["head_id_number"])
+    heads = _shared("head_ids", (households,), None,
+                    lambda: normalised_ids(households["head_id_number"]))
     wanted = set(ids[ids != ""])
     return households.loc[heads.isin(wanted), "household_id"]

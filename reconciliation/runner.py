@@ -61,7 +61,7 @@ def run(frames: Frames, policy: dict[str, dict], as_of: str,
     workers = _workers(jobs, len(enabled), len(frames.payroll))
     with payments.payments_shared():  # the payments joined once, for every rule
         if workers > 1:
-            payments.successful_payments(frames, as_of)  # before the fork: shared by all
+            payments.share_now(frames, as_of)  # before the fork: shared by all
             found = _run_forked(enabled, frames, as_of, progress, workers)
         else:
             found = {code: _run_one(rules.rule(code), settings, frames, as_of, progress)
