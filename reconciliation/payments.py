@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from domain import money_facts
 from domain.catalogue import PROGRAMS
@@ -33,21 +35,46 @@ PERIOD_MIN = "0000-01"  # stands for "since always" (a household with no enrolme
 PERIOD_MAX = "9999-12"  # stands for "still enrolled" (empty exit_period)
 ID_LEGACY_LENGTH = 15
 PAYROLL_EVIDENCE = ["evidence_event", "evidence_row"]
+ARROW_MIN_ROWS = 10_000  # below this, Python's string methods cost less than Arrow's setup
 BANK_EVIDENCE = ["evidence_event_bank", "evidence_row_bank"]
 
 
 # ---------------------------------------------------------------- text and numbers
 
 
+# What Python's ``str.strip()`` strips from ASCII text (``str.isspace``).
+ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
 def normalised_ids(ids: pd.Series) -> pd.Series:
     """``to18`` over a column, vectorised: strip and upper-case everything, widen only
-    the (rare) 15-digit legacy numbers one by one."""
-    upper = text(ids).str.strip().str.upper()
+    the (rare) 15-digit legacy numbers one by one. ASCII text (ID numbers are) is
+    stripped and upper-cased by Arrow, with Python's set of spaces; other text by
+    Python's own ``strip`` and ``upper``."""
+    texts = text(ids)
+    upper = _ascii_stripped_upper(texts)
+    if upper is None:
+        upper = texts.str.strip().str.upper()
     legacy = (upper.str.len() == ID_LEGACY_LENGTH) & upper.str.isdigit()
     if legacy.any():
         upper = upper.copy()
         upper[legacy] = upper[legacy].map(to18)
     return upper
+
+
+def _ascii_stripped_upper(texts: pd.Series) -> pd.Series | None:
+    """``texts.str.strip().str.upper()`` when every text is ASCII (else None)."""
+    if len(texts) < ARROW_MIN_ROWS:
+        return None
+    try:
+        strings = pa.array(texts.to_numpy(dtype=object), type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+    if not pc.all(pc.string_is_ascii(strings)).as_py():
+        return None
+    upper = pc.ascii_upper(pc.ascii_trim(strings, characters=ASCII_SPACE))
+    return pd.Series(np.asarray(upper.to_numpy(zero_copy_only=False), dtype=object),
+                     index=texts.index, name=texts.name, dtype=texts.dtype)
 
 
 def yuan_text(fen: pd.Series) -> pd.Series:
