@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -159,7 +160,10 @@ def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
 # head IDs) is made once, not once per rule (each otherwise joins a million payroll and
 # bank lines again). Keyed by the frames it is made from (kept alive by the entry, so
 # their ids stay theirs) and as-of.
-_SHARED: dict[tuple[Any, ...], tuple[tuple[pd.DataFrame, ...], Any]] | None = None
+# A context variable, so two runs in two threads keep theirs apart; a worker process
+# forked inside a run inherits the run's.
+_SHARED: ContextVar[dict[tuple[Any, ...], tuple[tuple[pd.DataFrame, ...], Any]] | None] = \
+    ContextVar("payments_shared", default=None)
 
 
 @contextmanager
@@ -167,12 +171,11 @@ def payments_shared() -> Iterator[None]:
     """Inside: ``matched_lines``, ``successful_payments`` and the households' head IDs
     computed once per frames and as-of, each caller getting its own (copy-on-write)
     copy of the one result."""
-    global _SHARED
-    outer, _SHARED = _SHARED, {} if _SHARED is None else _SHARED
+    token = _SHARED.set(_SHARED.get() if _SHARED.get() is not None else {})
     try:
         yield
     finally:
-        _SHARED = outer
+        _SHARED.reset(token)
 
 
 def share_now(frames: Frames, as_of: str) -> None:
@@ -185,12 +188,13 @@ def share_now(frames: Frames, as_of: str) -> None:
 
 def _shared(what: str, inputs: tuple[pd.DataFrame, ...], as_of: str | None,
             make: Callable[[], Any]) -> Any:
-    if _SHARED is None:
+    shared = _SHARED.get()
+    if shared is None:
         return make()
     key = (what, *map(id, inputs), as_of)
-    if key not in _SHARED:
-        _SHARED[key] = (inputs, make())
-    return _SHARED[key][1].copy(deep=False)  # pandas copy-on-write: the caller's own
+    if key not in shared:
+        shared[key] = (inputs, make())
+    return shared[key][1].copy(deep=False)  # pandas copy-on-write: the caller's own
 
 
 def matched_lines(frames: Frames, as_of: str) -> pd.DataFrame:
