@@ -19,6 +19,7 @@ import io
 import json
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from operator import itemgetter
@@ -165,12 +166,13 @@ def frame_of_columns(kind: str, data: dict[str, list[Any]]) -> pd.DataFrame:
     return pd.DataFrame(frame, columns=names)
 
 
-def kind_frame(db: Database, kind: str, known_at: str | None) -> pd.DataFrame:
+def kind_frame(db: Database, kind: str, known_at: str | None,
+               arrow: bool = True) -> pd.DataFrame:
     """One kind's frame: the latest version of each key recorded by ``known_at``
     (fetched rows and decoded fields are millions of objects: no cyclic GC meanwhile).
     On PostgreSQL the rows come by COPY into Arrow (``arrow_kind_frame``) unless they hold
     anything that reading does not take exactly as the row-by-row one does."""
-    if db.backend == "postgres":
+    if arrow and db.backend == "postgres":
         frame = arrow_kind_frame(db, kind, known_at)
         if frame is not None:
             return frame
@@ -200,12 +202,22 @@ ARROW_PLAIN_YUAN = "^" + PLAIN_YUAN.pattern + "$"  # RE2: '$' is the end of the 
 def arrow_kind_frame(db: Database, kind: str, known_at: str | None) -> pd.DataFrame | None:
     """``kind_frame`` read by COPY and Arrow; None when the rows need the row-by-row
     reading (see above) or there are none."""
+    return frame_of_copy(kind, copy_rows(db, kind, known_at))
+
+
+def copy_rows(db: Database, kind: str, known_at: str | None) -> bytes:
+    """The CSV of (key, evidence_event, evidence_row, recorded_at, fields) of every
+    version of the kind recorded by ``known_at``, in recording order."""
     sql = "SELECT " + ", ".join(COPY_COLUMNS) + " FROM rm_facts WHERE kind=?"
     params: list[Any] = [kind]
     if known_at is not None:
         sql += " AND recorded_at <= ?"
         params.append(known_at)
-    data = db.copy_out(sql + " ORDER BY notification_id", params)
+    return db.copy_out(sql + " ORDER BY notification_id", params)
+
+
+def frame_of_copy(kind: str, data: bytes) -> pd.DataFrame | None:
+    """The kind's frame of ``copy_rows``' CSV, or None (see above)."""
     if not data:
         return None
     try:
@@ -221,6 +233,29 @@ def arrow_kind_frame(db: Database, kind: str, known_at: str | None) -> pd.DataFr
         return _frame_of_arrow(kind, table, fields)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return None
+
+
+def _postgres_frames(db: Database, known_at: str | None) -> dict[str, pd.DataFrame]:
+    """Every kind's frame on PostgreSQL, the next kind's rows copied on the companion
+    connection (the server producing them, the socket read mostly without the GIL) while
+    Arrow takes this kind's apart: on two cores the server's half of the work and ours
+    overlap."""
+    kinds = names()
+    frames: dict[str, pd.DataFrame] = {}
+    if not kinds:
+        return frames
+    companion = db.companion()
+    with ThreadPoolExecutor(1) as copier:
+        ahead = copier.submit(copy_rows, companion, kinds[0], known_at)
+        for index, kind in enumerate(kinds):
+            data = ahead.result()
+            if index + 1 < len(kinds):
+                ahead = copier.submit(copy_rows, companion, kinds[index + 1], known_at)
+            frame = frame_of_copy(kind, data)
+            del data
+            frames[kind] = frame if frame is not None \
+                else kind_frame(db, kind, known_at, arrow=False)
+    return frames
 
 
 def _latest_of_table(table: pa.Table) -> pa.Table:
@@ -298,7 +333,8 @@ def load_frames(db: Database, known_at: str | None = None) -> Frames:
     known_at = normalise_moment(known_at)
     if not db.table_exists("rm_facts"):
         return Frames(**{k: frame_of(k, []) for k in names()}, adjustments=empty_adjustments())
-    frames = {kind: kind_frame(db, kind, known_at) for kind in names()}
+    frames = _postgres_frames(db, known_at) if db.backend == "postgres" \
+        else {kind: kind_frame(db, kind, known_at) for kind in names()}
     return Frames(**frames, adjustments=empty_adjustments())
 
 
