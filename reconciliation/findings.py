@@ -38,6 +38,7 @@ AMOUNTS = ("sum", "max")
 DETAILS = {"sorted": "；", "given": ""}  # the order of details and what joins them
 # subject_id + this + subject_type sorts as the pair (id, type) does; pandas drops "\x00"
 TYPE_SEPARATOR = "\x01"
+ARROW_MIN_VALUES = 10_000  # fewer strings than this: Python's sort costs less than Arrow's setup
 
 
 def evidence_tokens(frame: pd.DataFrame, columns: list[str],
@@ -82,6 +83,8 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array | np.ndarray]
     in C++ (UTF-8 bytes sort as their code points do, so the order is Python's). Text
     Arrow cannot hold (a lone surrogate) takes Python's ``sorted``, an object array."""
     strings = text(values).to_numpy(dtype=object)
+    if len(strings) < ARROW_MIN_VALUES:
+        return _sorted_codes_python(strings)
     try:
         encoded = pc.dictionary_encode(pa.array(strings, type=pa.large_string()))
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
