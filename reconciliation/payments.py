@@ -36,8 +36,8 @@ PERIOD_MIN = "0000-01"  # stands for "since always" (a household with no enrolme
 PERIOD_MAX = "9999-12"  # stands for "still enrolled" (empty exit_period)
 ID_LEGACY_LENGTH = 15
 PAYROLL_EVIDENCE = ["evidence_event", "evidence_row"]
-ARROW_MIN_ROWS = 10_000  # below this, Python's string methods cost less than Arrow's setup
 BANK_EVIDENCE = ["evidence_event_bank", "evidence_row_bank"]
+ARROW_MIN_ROWS = 10_000  # below this, Python's string methods cost less than Arrow's setup
 
 
 # ---------------------------------------------------------------- text and numbers
@@ -159,9 +159,8 @@ def known_bank_lines(frames: Frames, as_of: str) -> pd.DataFrame:
 # same frames (the matched lines, the successful payments, the households' normalised
 # head IDs) is made once, not once per rule (each otherwise joins a million payroll and
 # bank lines again). Keyed by the frames it is made from (kept alive by the entry, so
-# their ids stay theirs) and as-of.
-# A context variable, so two runs in two threads keep theirs apart; a worker process
-# forked inside a run inherits the run's.
+# their ids stay theirs) and as-of. A context variable, so two runs in two threads keep
+# theirs apart; a worker process forked inside a run inherits the run's.
 _SHARED: ContextVar[dict[tuple[Any, ...], tuple[tuple[pd.DataFrame, ...], Any]] | None] = \
     ContextVar("payments_shared", default=None)
 
