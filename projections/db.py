@@ -152,6 +152,16 @@ class Database:
             cur.execute(self._sql(sql), tuple(params))
             return cur.fetchall()
 
+    def copy_out(self, sql: str, params: Sequence[Any] = ()) -> bytes:
+        """PostgreSQL only: ``COPY (sql) TO STDOUT (FORMAT csv)`` as one bytes object, no
+        Python object per value (``projections.frames`` reads it with Arrow)."""
+        assert self.backend == "postgres", "copy_out is PostgreSQL's COPY"
+        chunks: list[bytes] = []
+        with self._conn.cursor() as cur, \
+                cur.copy(f"COPY ({self._sql(sql)}) TO STDOUT (FORMAT csv)", tuple(params)) as copy:
+            chunks.extend(bytes(chunk) for chunk in copy)
+        return b"".join(chunks)
+
     def table_exists(self, name: str) -> bool:
         if self.backend == "sqlite":
             rows = self.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", [name])

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconciliation.common import FINDING_COLUMNS, empty_findings, text
 from reconciliation.rule import Rule
@@ -36,6 +38,7 @@ AMOUNTS = ("sum", "max")
 DETAILS = {"sorted": "；", "given": ""}  # the order of details and what joins them
 # subject_id + this + subject_type sorts as the pair (id, type) does; pandas drops "\x00"
 TYPE_SEPARATOR = "\x01"
+ARROW_MIN_VALUES = 10_000  # fewer strings than this: Python's sort costs less than Arrow's setup
 
 
 def evidence_tokens(frame: pd.DataFrame, columns: list[str],
@@ -69,10 +72,35 @@ def joined_runs(subjects: np.ndarray, values: np.ndarray, separator: str) -> pd.
 
 
 def sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each value, distinct values sorted), codes ordered like the values.
-    Python's ``sorted`` on the distinct strings is several times faster than numpy's
-    object argsort, which is what millions of evidence tokens need."""
-    codes, uniques = pd.factorize(text(values), sort=False)
+    """(code of each value, distinct values sorted), codes ordered like the values."""
+    codes, distinct = _sorted_codes(values)
+    return codes, np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object) \
+        if isinstance(distinct, pa.Array) else distinct
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array | np.ndarray]:
+    """``sorted_codes`` with the distinct values as an Arrow array: Arrow's hash and sort
+    in C++ (UTF-8 bytes sort as their code points do, so the order is Python's). Text
+    Arrow cannot hold (a lone surrogate) takes Python's ``sorted``, an object array."""
+    strings = text(values).to_numpy(dtype=object)
+    if len(strings) < ARROW_MIN_VALUES:
+        return _sorted_codes_python(strings)
+    try:
+        encoded = pc.dictionary_encode(pa.array(strings, type=pa.large_string()))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return _sorted_codes_python(strings)
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order), dtype="int64")
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return rank[codes] if len(codes) else codes.astype("int64"), \
+        encoded.dictionary.take(pa.array(order))
+
+
+def _sorted_codes_python(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Python's ``sorted`` on the distinct strings (several times faster than numpy's
+    object argsort)."""
+    codes, uniques = pd.factorize(strings, sort=False)
     distinct = np.asarray(uniques, dtype=object).tolist()
     order = sorted(range(len(distinct)), key=distinct.__getitem__)
     rank = np.empty(len(order), dtype="int64")
@@ -83,14 +111,24 @@ def sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def evidence_text(tokens: pd.DataFrame) -> pd.Series:
     """Per subject: its tokens space-separated, sorted, de-duplicated (sorting integer
     codes of the strings, not the strings; np.sort + diff, as np.unique is ~100× slower
-    on numpy 2.4 for millions of int64)."""
+    on numpy 2.4 for millions of int64). The tokens of a subject are joined by Arrow."""
     subject_codes, subjects = sorted_codes(tokens["subject_id"])
-    token_codes, names = sorted_codes(tokens["token"])
+    token_codes, names = _sorted_codes(tokens["token"])
     width = max(len(names), 1)
     pairs = np.sort(subject_codes * width + token_codes)
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
     subject_of, token_of = np.divmod(pairs, width)
-    return joined_runs(subjects[subject_of], names[token_of], " ")
+    if not isinstance(names, pa.Array) or not len(pairs):
+        names = np.asarray(names.to_numpy(zero_copy_only=False), dtype=object) \
+            if isinstance(names, pa.Array) else names
+        return joined_runs(subjects[subject_of], names[token_of], " ")
+    starts = np.flatnonzero(np.r_[True, subject_of[1:] != subject_of[:-1]])
+    runs = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, len(pairs)], pa.int64()),
+                                         names.take(pa.array(token_of)))
+    joined = pc.binary_join(runs, pa.scalar(" ", pa.large_string())).to_numpy(
+        zero_copy_only=False)
+    return pd.Series(np.asarray(joined, dtype=object), index=subjects[subject_of[starts]],
+                     dtype=object)
 
 
 def findings_of(rule: Rule, occurrences: pd.DataFrame, evidence: pd.DataFrame | None = None,

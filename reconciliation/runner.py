@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
-from reconciliation import rules
+from reconciliation import payments, rules
 from reconciliation.common import FINDING_COLUMNS, Frames, empty_findings
 from reconciliation.rules import Rule
 
@@ -59,11 +59,13 @@ def run(frames: Frames, policy: dict[str, dict], as_of: str,
     chosen = rules.all_rules() if codes is None else tuple(rules.rule(c) for c in codes)
     enabled = _enabled(chosen, policy, progress)
     workers = _workers(jobs, len(enabled), len(frames.payroll))
-    if workers > 1:
-        found = _run_forked(enabled, frames, as_of, progress, workers)
-    else:
-        found = {code: _run_one(rules.rule(code), settings, frames, as_of, progress)
-                 for code, settings in enabled.items()}
+    with payments.payments_shared():  # the payments joined once, for every rule
+        if workers > 1:
+            payments.share_now(frames, as_of)  # before the fork: shared by all
+            found = _run_forked(enabled, frames, as_of, progress, workers)
+        else:
+            found = {code: _run_one(rules.rule(code), settings, frames, as_of, progress)
+                     for code, settings in enabled.items()}
     return (_combined([found[r.code] for r in chosen if not r.lead and r.code in found]),
             _combined([found[r.code] for r in chosen if r.lead and r.code in found]))
 

@@ -6,6 +6,7 @@ its page, docs/rules/E02.md; this module implements that page.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from reconciliation.common import Frames, text
@@ -50,14 +51,19 @@ def _spans(frames: Frames) -> pd.DataFrame:
 
 def _candidates(spans: pd.DataFrame) -> pd.DataFrame:
     """Only heads that could be duplicated: several households, or dibao and tekun."""
-    flags = spans.assign(dibao=spans["program"] == EXCLUSIVE[0],
-                         tekun=spans["program"] == EXCLUSIVE[1])
-    per_head = flags.groupby("head_id").agg(
-        households=("household_id", "nunique"), dibao=("dibao", "any"),
-        tekun=("tekun", "any"))
-    heads = per_head.index[(per_head["households"] >= 2)
-                           | (per_head["dibao"] & per_head["tekun"])]
-    return spans[spans["head_id"].isin(heads)]
+    heads, _ = pd.factorize(spans["head_id"])  # hashed codes: no sort of a million IDs
+    households, distinct = pd.factorize(spans["household_id"])
+    count = heads.max() + 1 if len(heads) else 0
+    known = (heads >= 0) & (households >= 0)  # a missing value is no key, as in groupby
+    pairs = pd.unique(heads[known] * len(distinct) + households[known])
+    several = np.bincount(pairs // max(len(distinct), 1), minlength=count) >= 2
+    headed = heads >= 0
+    dibao = np.bincount(heads[headed & (spans["program"] == EXCLUSIVE[0]).to_numpy()],
+                        minlength=count) > 0
+    tekun = np.bincount(heads[headed & (spans["program"] == EXCLUSIVE[1]).to_numpy()],
+                        minlength=count) > 0
+    wanted = np.append(several | (dibao & tekun), False)  # code -1 (missing): never
+    return spans[wanted[heads]]
 
 
 def _overlapping_pairs(frames: Frames) -> pd.DataFrame:

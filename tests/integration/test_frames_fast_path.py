@@ -186,3 +186,47 @@ def test_an_amount_that_is_no_number_fails_as_in_the_reference_reading(
                                         "amount": "12,50"})
     with pytest.raises(ArithmeticError):
         load_frames(store.db)
+
+
+def _add_fact_text(store: Store, kind: str, key: str, text: str) -> None:
+    last = store.db.query("SELECT MAX(notification_id) FROM rm_facts")[0][0]
+    with store.db.transaction():
+        facts.insert_rows(store.db, "rm_facts", facts.FACT_COLUMNS, [(
+            last + 1, kind, key, "2030-01-01T00:00:00.000000Z", "2030-01-01", "t",
+            text, "e/1", "x.csv#2", "")])
+
+
+ODD_HOUSEHOLD_FIELDS = [  # each read by the reference its own way; Arrow must agree or step aside
+    '{"household_id":"ODD","members":"3","disclosure_exempt":false}',  # int as text
+    '{"household_id":"ODD","members":2.0}',  # a fraction in an int column
+    '{"household_id":"ODD","disclosure_exempt":"false"}',  # bool as text: True
+    '{"household_id":"ODD","township":true,"village":null}',  # bool and null in text
+    '{"household_id":"ODD","township":"a","township":"b"}',  # a key given twice
+    '{"household_id":"ODD",\n"township":"two lines"}',  # a text over two lines
+    '{"household_id":"ODD","township":"tab\\there \\"quoted\\", comma\\\\"}',
+    '{"household_id":"ODD","members":99999999999999999999}',  # beyond int64
+    '{"household_id":"ODD","extra":[1,{"a":2}]}',  # a field no column reads
+    '{"household_id":"ODD"}',  # every other field missing
+]
+
+
+@pytest.mark.parametrize("text", ODD_HOUSEHOLD_FIELDS)
+def test_odd_fields_texts_read_as_the_reference_reads_them(corrected_county, text: str) -> None:
+    store, _, _ = corrected_county
+    _add_fact_text(store, "households", "ODD", text)
+    try:
+        expected = reference_frames(store.db)
+    except (ValueError, OverflowError) as error:  # the reference refuses: so must we
+        with pytest.raises(type(error)):
+            load_frames(store.db)
+        return
+    assert_same_frames(load_frames(store.db), expected)
+
+
+@pytest.mark.parametrize("amount", ["1.005", "1e2", " 12.00 ", "92233720368547758.07", "-0.5"])
+def test_unusual_amount_texts_convert_as_fen_of_does(corrected_county, amount: str) -> None:
+    store, _, _ = corrected_county
+    line = {c.name: "" for c in columns("payroll")}
+    _add_fact(store, "payroll", "Z|3", {**line, "batch_id": "Z", "line_no": "3",
+                                        "amount": amount})
+    assert_same_frames(load_frames(store.db), reference_frames(store.db))

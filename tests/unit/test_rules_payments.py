@@ -390,3 +390,22 @@ def test_rules_give_the_same_findings_over_pandas_str_columns_as_over_object_col
         expected = module.check(frames, dict(module.RULE.defaults), AS_OF)
         got = module.check(as_str, dict(module.RULE.defaults), AS_OF)
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_payments_shared_in_a_run_are_each_callers_own_and_equal_the_unshared() -> None:
+    from reconciliation.payments import payments_shared, with_head_ids
+
+    frames = frames_from_rows(payroll=[pay("B1", "1"), pay("B1", "2", household="H2")],
+                              bank_return=[bank("B1", "1"), bank("B1", "2", status="failed")],
+                              households=[household("H1", head_id=" 43052419480412000x ")])
+    alone = successful_payments(frames, AS_OF)
+    heads = with_head_ids(alone, frames)
+    with payments_shared():
+        first = successful_payments(frames, AS_OF)
+        first["paid_fen"] = 0  # a rule that writes into what it was given
+        first.loc[first.index[0], "household_id"] = "changed"
+        pd.testing.assert_frame_equal(successful_payments(frames, AS_OF), alone)
+        pd.testing.assert_frame_equal(with_head_ids(alone, frames), heads)
+        other = frames.replace(bank_return=frames_from_rows(bank_return=[]).bank_return)
+        assert successful_payments(other, AS_OF).empty  # other frames: their own result
+    assert heads["head_id"].tolist() == ["43052419480412000X"]
