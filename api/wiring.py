@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from domain.errors import DomainError
 from domain.ledger import Ledger
 from projections.db import Database, StoreConfig
+from projections.event_store import existing_ids
 
 DEFAULT_DB_URL = "sqlite:///aidledger.db"
 POOL_SIZE = 5
@@ -133,6 +135,7 @@ class Store:
         self.db = Database(self.config)  # creates the schema on PostgreSQL first
         with self.db.session_lock(OPEN_LOCK):  # two first opens would race on CREATE TABLE
             self.ledger = Ledger(env=ledger_env(self.config))
+        self.ledger.existing_ids = partial(existing_ids, self.ledger.recorder)
         self._check_readable()
         self.notice = self._ensure_chained()
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
@@ -22,33 +21,16 @@ from eventsourcing.utils import get_topic
 from domain.catalogue import columns, key_columns
 from domain.catalogue import kind as record_kind
 from domain.errors import Conflict, DomainError, NotFound
+from domain.event_codec import RecordedEvent, encode_plain_state, new_object
 from domain.records import Adjustment, Finding, ImportedFile, Record, record_id
 from domain.users import Actor, same_person, user_id
 
 POLICY_KIND, POLICY_KEY = "policy", "current"
 ADJUSTMENT_KIND, RECOVERY_KIND = "adjustments", "recoveries"  # records posted by the API
-EXISTS_CHUNK_MAX = 500  # ids per existence query (SQLite: bound parameters)
-EXISTS_CHUNK_MAX_PG = 20_000  # ids per existence query on PostgreSQL (one array parameter)
 RECORD_CHUNK_ROWS = 20_000  # rows of a file turned into events at a time (memory per chunk)
 RECORD_TOPIC = get_topic(Record)
 RECORDED: Any = Record.Recorded  # type: ignore[attr-defined]
 RECORDED_TOPIC = get_topic(RECORDED)
-
-
-@dataclass(frozen=True)
-class RecordedEvent(StoredEvent):
-    """A new record's stored ``Recorded`` event as ``record_file`` writes it, with what
-    its ``state`` says in plain values: the fields with money as decimal text, and the
-    timestamp. Whoever projects the events just written reads these instead
-    of decoding ``state`` again (the recorder reads only the four stored attributes)."""
-
-    kind: str = ""
-    key: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-    timestamp: dt.datetime = dt.datetime.min
-    business_date: str = ""
-    actor: str = ""
-    source: str = ""
 
 
 # Called after a file's transaction committed: its notification ids and events, in order.
@@ -218,7 +200,7 @@ class Ledger(Application):
                                state=self.mapper.transcoder.encode(state))
         # RecordedEvent(...) without the frozen dataclass's __init__ (one object.__setattr__
         # per attribute): the same object, built once per loaded row
-        event = _new_object(RecordedEvent)
+        event = new_object(RecordedEvent)
         event.__dict__.update(originator_id=rid, originator_version=1, topic=RECORDED_TOPIC,
                               state=encoded[0], kind=kind, key=key, fields=encoded[1],
                               timestamp=timestamp, business_date=business_date, actor=actor,
@@ -263,33 +245,16 @@ class Ledger(Application):
         ids = {record_id(kind, key): key for key in keys}
         return {ids[i] for i in self._existing(list(ids))}
 
+    # Which of these aggregate ids have events: set by whoever opens the ledger on a store
+    # it can query in bulk (``api.wiring.Store``: ``projections.event_store.existing_ids``,
+    # one query per chunk of ids); otherwise one read of the recorder per id.
+    existing_ids: Callable[[Sequence[UUID]], set[UUID]] | None = None
+
     def _existing(self, ids: Sequence[UUID]) -> set[UUID]:
-        """Which aggregate ids have events: one query per chunk, not one per id (on
-        PostgreSQL one array parameter per chunk of EXISTS_CHUNK_MAX_PG ids)."""
-        found: set[UUID] = set()
-        recorder: Any = self.recorder
-        table = recorder.events_table_name
-        postgres = hasattr(recorder.datastore, "schema")
-        if postgres:
-            table = f'"{recorder.datastore.schema}"."{table}"'
-        chunk_max = EXISTS_CHUNK_MAX_PG if postgres else EXISTS_CHUNK_MAX
-        for start in range(0, len(ids), chunk_max):
-            chunk = ids[start:start + chunk_max]
-            params: list[Any]
-            if postgres:  # one text parameter: adapting a list of UUIDs costs more
-                cast = "uuid" if recorder.datastore.originator_id_type == "uuid" else "text"
-                where = f"originator_id = ANY(string_to_array(%s, ',')::{cast}[])"
-                params = [",".join(map(str, chunk))]
-            else:
-                where = f"originator_id IN ({', '.join(['?'] * len(chunk))})"
-                params = [i.hex for i in chunk]
-            with recorder.datastore.transaction(commit=False) as cursor:
-                cursor.execute(f"SELECT DISTINCT originator_id FROM {table} "  # noqa: S608
-                               f"WHERE {where}", params)
-                for row in cursor.fetchall():
-                    value = row["originator_id"]
-                    found.add(value if isinstance(value, UUID) else UUID(value))
-        return found
+        if self.existing_ids is not None:
+            return self.existing_ids(ids)
+        select = self.recorder.select_events
+        return {i for i in ids if select(i, desc=True, limit=1)}
 
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self._existing([aggregate_id]))
@@ -444,45 +409,6 @@ class Ledger(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {what}") from None
-
-
-_JSON_NATIVE = frozenset({str, int, bool, type(None)})
-
-
-def encode_plain_state(state: dict[str, Any]) -> tuple[bytes, dict[str, Any]] | None:
-    """The bytes eventsourcing's ``JSONTranscoder`` writes for a record event's state
-    (compact JSON, non-ASCII kept, a Decimal as ``{"_type_":"decimal_str",…}``, the
-    timestamp as ``{"_type_":"datetime_iso",…}``), written by orjson, about ten times
-    faster, with the fields in plain values (a Decimal as its text: what decoding those
-    bytes and unwrapping the decimals gives back). None when a field holds anything else
-    (or what orjson refuses, such as an integer beyond 64 bits): the transcoder encodes
-    that event."""
-    fields = {}
-    plain = {}
-    for name, value in state["fields"].items():
-        kind = type(value)
-        if kind is Decimal:
-            text = str(value)
-            plain[name] = text
-            value = {"_type_": "decimal_str", "_data_": text}
-        elif kind not in _JSON_NATIVE:
-            return None
-        else:
-            plain[name] = value
-        fields[name] = value
-    timestamp = state["timestamp"]
-    if type(timestamp) is not dt.datetime:
-        return None
-    # orjson writes a UTC datetime exactly as isoformat() does, in C (property-tested)
-    moment = timestamp if timestamp.tzinfo is dt.UTC else timestamp.isoformat()
-    try:
-        return orjson.dumps({**state, "timestamp": {"_type_": "datetime_iso", "_data_": moment},
-                             "fields": fields}), plain
-    except orjson.JSONEncodeError:
-        return None
-
-
-_new_object = object.__new__
 
 
 @dataclass

@@ -28,7 +28,8 @@ from typing import Any, NamedTuple
 import orjson
 from eventsourcing.persistence import StoredEvent
 
-from domain.ledger import Ledger, RecordedEvent
+from domain.event_codec import RecordedEvent, plain_state
+from domain.ledger import Ledger
 from domain.postings import PAYMENT_KINDS, Posting, posting_kinds, postings_for
 from domain.records import Record
 from projections import proof
@@ -40,8 +41,6 @@ LOCK_NAME = "aidledger.projection.facts"
 PAGE_SIZE_MAX = 10_000
 UNIT_SEPARATOR = "\x1f"
 IN_LIST_MAX = 500  # bound parameters per IN (...) list on SQLite
-# eventsourcing transcodings whose data is already the text rm_facts stores.
-PLAIN_TRANSCODINGS = frozenset({"decimal_str", "datetime_iso"})
 UTC_ISO_CHARS = len("2025-01-01T00:00:00.000000+00:00")
 FACT_COLUMNS = ("notification_id", "kind", "key", "recorded_at", "business_date", "actor",
                 "fields", "evidence_event", "evidence_row", "household_id")
@@ -416,16 +415,6 @@ class RecordEvent(NamedTuple):
     source: str
 
 
-def _plain_text(value: Any) -> Any:
-    """The text inside an eventsourcing ``{"_type_": …, "_data_": …}`` wrapper of a
-    decimal or a moment; ``_NOT_PLAIN`` for any other wrapped or nested value."""
-    if len(value) == 2 and value.get("_type_") in PLAIN_TRANSCODINGS \
-            and isinstance(value.get("_data_"), str):
-        return value["_data_"]
-    return _NOT_PLAIN
-
-
-_NOT_PLAIN = object()
 _loads = orjson.loads
 
 
@@ -466,28 +455,15 @@ def decode_page(ledger: Ledger, page: Iterable[Row]) -> list[RecordEvent]:
 
 
 def _decode_direct(row: Row) -> RecordEvent | None:
-    """Plain JSON parsing (no per-object hook), then unwrap the few wrapped values
-    by hand: a record's fields are flat, so only their values need a look. Anything
-    orjson refuses (integers beyond 64 bits, say) goes the mapper's way."""
+    """The record event read by ``event_codec.plain_state`` (None: the mapper's way)."""
     notification_id, originator_id, originator_version, _, stored = row
-    try:
-        state = _loads(stored)
-    except orjson.JSONDecodeError:
+    state = plain_state(stored)
+    if state is None:
         return None
-    timestamp = state["timestamp"]
-    timestamp = _plain_text(timestamp) if type(timestamp) is dict else _NOT_PLAIN
     fields = state["fields"]
-    if timestamp is _NOT_PLAIN or type(fields) is not dict:
-        return None
-    for name, value in fields.items():
-        if type(value) is dict or type(value) is list:
-            value = _plain_text(value) if type(value) is dict else _NOT_PLAIN
-            if value is _NOT_PLAIN:
-                return None
-            fields[name] = value
     return RecordEvent(
         notification_id, state["kind"], state["key"], fields, _dumps(fields),
-        _moment_text_of_iso(str(timestamp)), state["business_date"], state["actor"],
+        _moment_text_of_iso(str(state["timestamp"])), state["business_date"], state["actor"],
         f"{originator_id}/{originator_version}", state["source"])
 
 
