@@ -7,8 +7,9 @@ of the time, so the ledger writes new records' events itself (``encode_plain_sta
 transcoder's very bytes, by orjson) and the projection reads them itself (``plain_state``:
 decimals and the timestamp kept as their text, which is what the read models store).
 Anything unusual (a value the transcoder would wrap otherwise, an integer beyond 64 bits,
-which orjson refuses to write and reads back as a float) goes through the mapper both ways. ``tests/unit/test_event_encoding.py`` holds both
-directions to the library's mapper.
+which orjson refuses to write and reads back as a float) goes through the mapper both
+ways. ``tests/unit/test_event_encoding.py`` holds both directions to the library's
+transcoder.
 """
 
 from __future__ import annotations
