@@ -43,9 +43,10 @@ from projections import facts
 
 POLICY_FILE = "policy.toml"
 # A file of at most this many rows is projected from memory as soon as it is recorded
-# (``facts.project_appended``: its events are kept until then, ~1 KB each); a larger
-# file's events are read back from the log by ``catch_up`` instead, never all held.
-INLINE_ROWS_MAX = 200_000
+# (``facts.project_appended``: its events are kept until then, 1-1.5 KB each, and two
+# files' at most: ~300 MB); a larger file's events are read back from the log by
+# ``catch_up`` instead, never all held. A county's monthly files are ~20,000 rows.
+INLINE_ROWS_MAX = 100_000
 ProgressFactory = Callable[[int, str], "Progress"]
 
 
