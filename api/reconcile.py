@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,20 +16,14 @@ from projections.approvals import adjustments_frame, with_signatures
 from projections.frames import load_frames
 from reconciliation import runner
 from reconciliation.cells import event_sources
-from reconciliation.policy import load_policy
+from reconciliation.policy import load_policy, load_policy_text
 
 
 def _policy(store: Store, policy_path: Path | None) -> dict[str, dict]:
     """--policy FILE wins; else the policy.toml loaded with the county's files."""
     if policy_path is not None:
         return load_policy(policy_path)
-    text = store.ledger.policy_text()
-    if text is None:
-        return load_policy(None)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "policy.toml"
-        path.write_text(text, encoding="utf-8")
-        return load_policy(path)
+    return load_policy_text(store.ledger.policy_text())
 
 
 def finding_rows(findings: pd.DataFrame) -> list[dict]:

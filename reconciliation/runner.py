@@ -25,19 +25,6 @@ from reconciliation.rules import Rule
 # Module names of every registered code, in the contract's order (the writers' order).
 ALL_MODULES: list[str] = [r.code.lower() for r in rules.all_rules()]
 
-CSV_COLUMNS = ["code", "subject_type", "subject_id", "period", "amount", "severity",
-               "title", "detail", "evidence"]
-# A spreadsheet evaluates a cell beginning with one of these as a formula (CSV injection);
-# tab and carriage return are on OWASP's list too.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-HEADERS_ZH = ["问题代码", "对象类型", "对象编号", "所属期间", "涉及金额(元)", "严重程度",
-              "问题", "详情", "证据"]
-SUMMARY_HEADERS_ZH = ["问题代码", "中文名称", "数量", "涉及金额(元)", "金额性质"]
-SUMMARY_SHEET, LEADS_SHEET = "汇总", "统计线索"
-SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
-AMOUNT_FORMAT = "0.00"
-COLUMN_WIDTHS = [8, 16, 24, 10, 14, 8, 30, 80, 60]
-
 Progress = Callable[[str], None]
 # Below this many payroll lines the rules run one after the other: starting worker
 # processes costs more than it saves.
